@@ -1,0 +1,3 @@
+from digitcli.cli import cli
+
+cli(prog_name="digitcli")

@@ -1,0 +1,227 @@
+"""Command-line interface: parse options, call the library, print results.
+
+Nothing heavy is imported at module level: `digitcli --help` must not load TensorFlow, Keras or
+matplotlib. Results go to stdout; notes, progress and errors go to stderr.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from digitcli import __version__, defaults
+from digitcli.errors import DigitcliError, UsageProblem
+
+ARCHITECTURES = ("dense", "cnn")  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
+# TensorFlow's C++ start-up chatter is noise on the stderr of a command-line tool.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+CONTEXT = {"show_default": True, "help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def note(message):
+    click.echo(message, err=True)
+
+
+class DigitcliGroup(click.Group):
+    """Turns domain errors into Click's: exit 2 for bad option values, 1 for everything else."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageProblem as exc:
+            raise click.BadParameter(str(exc), param_hint=exc.param_hint) from None
+        except DigitcliError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def resolve_model(value):
+    """--model / MODEL / $DIGITCLI_MODEL if given; else models/dense.keras here; else the copy installed
+    with the package (share/digitcli/models), so a fresh install predicts without training."""
+    if value:
+        return Path(value)
+    local = Path(defaults.DEFAULT_MODEL_FILE)
+    installed = Path(sys.prefix) / "share" / "digitcli" / local
+    return installed if not local.exists() and installed.exists() else local
+
+
+def parse_hidden(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        sizes = tuple(int(v) for v in value.replace(" ", "").split(",") if v != "")
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of layer sizes, e.g. 400,100") from None
+    if any(s < 1 for s in sizes):
+        raise click.BadParameter(f"{value!r}: layer sizes must be positive whole numbers")
+    return sizes
+
+
+data_option = click.option(
+    "--data", envvar=defaults.ENV_DATA, show_envvar=True, type=click.Path(dir_okay=True),
+    help="MNIST folder of IDX files, a Keras .npz, or mnist.pkl.gz. Unset: Keras' download.",
+)
+model_argument = click.argument("model", required=False, envvar=defaults.ENV_MODEL, type=click.Path())
+backend_option = click.option("--backend", type=click.Choice(["auto", "onnx", "keras"]), default="auto",
+                              help="auto: the ONNX export when it matches the checkpoint, else Keras.")
+
+
+@click.group(cls=DigitcliGroup, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="digitcli")
+def cli():
+    """Train, evaluate and use neural networks that read handwritten digits (MNIST)."""
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--model", "architecture", type=click.Choice(ARCHITECTURES), default=defaults.ARCHITECTURE,
+              help="Architecture from the model registry.")
+@data_option
+@click.option("--validation-size", type=click.IntRange(min=0), default=defaults.VALIDATION_SIZE,
+              help="Last N training images held out to pick the best epoch.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N training images only.")
+@click.option("--hidden", callback=parse_hidden, default=None, metavar="N,N,...",
+              help="Hidden Dense layer sizes.  [default: 400,100 for dense, none for cnn]")
+@click.option("--activation", type=click.Choice(["relu", "sigmoid", "tanh"]), default=defaults.ACTIVATION)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=defaults.DROPOUT)
+@click.option("--l2", type=click.FloatRange(min=0), default=defaults.L2, help="L2 weight decay on kernels.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default=defaults.OPTIMIZER)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Learning rate.  [default: Keras' default for the optimizer]")
+@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=defaults.MOMENTUM,
+              help="Momentum for sgd and rmsprop.")
+@click.option("--epochs", type=click.IntRange(min=1), default=defaults.EPOCHS)
+@click.option("--batch-size", type=click.IntRange(min=1), default=defaults.BATCH_SIZE)
+@click.option("--loss", type=click.Choice(["crossentropy", "mse"]), default=defaults.LOSS)
+@click.option("--seed", type=int, default=defaults.SEED, help="Same seed and data give the same history.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint to write.  [default: models/<model>.keras]")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out (otherwise it is never touched).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same command.")
+@click.option("--onnx/--no-onnx", default=True, help="Also export ONNX for fast prediction.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def train(architecture, data, validation_size, limit, hidden, activation, dropout, l2, optimizer, lr,
+          momentum, epochs, batch_size, loss, seed, out, overwrite, resume, onnx, quiet):
+    """Train a model on MNIST and save its best checkpoint, metadata and history."""
+    from digitcli.data import load_dataset
+    from digitcli.training import TrainingInterrupted, TrainSettings
+    from digitcli.training import train as run_training
+
+    out = Path(out or f"{defaults.MODEL_DIR}/{architecture}.keras")
+    settings = TrainSettings(model=architecture, hidden=hidden, activation=activation, dropout=dropout, l2=l2,
+                             optimizer=optimizer, lr=lr, momentum=momentum, epochs=epochs, batch_size=batch_size,
+                             loss=loss, seed=seed, validation_size=validation_size, limit=limit)
+    if not quiet:
+        note(f"loading MNIST from {data or 'the Keras download'}")
+    dataset = load_dataset(data, validation_size, limit)
+    if not quiet:
+        sizes = dataset.sizes()
+        note(f"training {architecture} on {sizes['train']:,} images, validating on {sizes['validation']:,}")
+    verbose = 0 if quiet else (1 if sys.stderr.isatty() else 2)
+    try:
+        meta = run_training(settings, dataset, out, resume=resume, overwrite=overwrite, verbose=verbose,
+                            export_onnx=onnx, note=note)
+    except TrainingInterrupted as exc:
+        note(str(exc))
+        sys.exit(130)
+    acc = meta["test"]["accuracy"]
+    files = ", ".join(str(p) for p in _written(out))
+    click.echo(f"test accuracy {100 * acc:.2f}% after {len(meta['history'])} epochs "
+               f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s; wrote {files}")
+
+
+def _written(out):
+    from digitcli.modelfile import sidecar
+
+    candidates = [out, sidecar(out, ".json"), sidecar(out, ".history.csv"), sidecar(out, ".onnx")]
+    return [p for p in candidates if p.exists()]
+
+
+@cli.command(context_settings=CONTEXT)
+@model_argument
+@data_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@backend_option
+@click.option("--plots", type=click.Path(file_okay=False), default=None,
+              help="Also draw the confusion matrix and the misclassified digits into this folder.")
+def evaluate(model, data, fmt, backend, plots):
+    """Test loss, accuracy, per-class accuracy and confusion matrix of MODEL.
+
+    MODEL defaults to $DIGITCLI_MODEL, else models/dense.keras."""
+    from digitcli.data import load_raw
+    from digitcli.evaluation import evaluate as run_evaluation
+    from digitcli.output import evaluation_rows, evaluation_text, render
+
+    model = resolve_model(model)
+    from digitcli.modelfile import check_model_path
+
+    check_model_path(model)
+    raw = load_raw(data)
+    result, probabilities = run_evaluation(model, raw, backend, note=note)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    elif fmt == "csv":
+        click.echo(render(*evaluation_rows(result), "csv"))
+    else:
+        click.echo(evaluation_text(result))
+    if plots:
+        from digitcli import plots as drawing
+
+        for path in drawing.evaluation_plots(result, raw, probabilities, plots):
+            note(f"wrote {path}")
+
+
+@cli.command(context_settings=CONTEXT)
+@model_argument
+@click.option("--format", "fmt", type=click.Choice(["onnx", "litert", "saved_model"]), default="onnx")
+@click.option("--out", type=click.Path(), default=None, help="[default: beside MODEL: NAME.onnx, NAME.tflite, NAME_saved_model/]")
+def export(model, fmt, out):
+    """Export MODEL for inference without Keras (ONNX is what predict-csv uses)."""
+    from digitcli.export import export as run_export
+
+    click.echo(str(run_export(resolve_model(model), fmt, out)))
+
+
+@cli.command("predict-csv", context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="FILE|DIR|GLOB|-...")
+@click.option("--model", envvar=defaults.ENV_MODEL, show_envvar=True, type=click.Path(), default=None,
+              help=f"Model file.  [default: {defaults.DEFAULT_MODEL_FILE}]")
+@click.option("--format", "fmt", type=click.Choice(defaults.FORMATS), default="table",
+              help="table for people; csv; json (JSON Lines, one record per image).")
+@click.option("--top-k", type=click.IntRange(1, 10), default=None, help="Also list the K most likely digits.")
+@click.option("--labels", default=None, metavar="FILE|D,D,...",
+              help="True digits: a CSV of file,label or digits in input order; adds correct and accuracy.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0,
+              help="Report predictions less confident than this as '?'.")
+@click.option("--invert/--no-invert", default=True, help="Invert images drawn dark on light.")
+@click.option("--strict", is_flag=True, help="Stop at the first input that cannot be read.")
+@backend_option
+def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, strict, backend):
+    """Classify 28x28 digits stored as CSV (0 = background, 255 = ink).
+
+    Reads files, folders (every *.csv inside), globs and - (standard input). Exit status: 0 when every
+    input was read, 1 when some were rejected (they are listed with an error field), 2 for bad usage."""
+    from digitcli import prediction
+    from digitcli.output import render
+    from digitcli.predictors import load_predictor
+
+    labels_file = [labels] if labels and Path(labels).is_file() else []
+    batch = prediction.read_inputs(inputs, invert=invert, strict=strict, skip=labels_file)
+    for f in batch.files:
+        if f.inverted.any():
+            note(f"note: {f.name}: {int(f.inverted.sum())} of {len(f.inverted)} image(s) were dark on light; "
+                 "inverted them (--no-invert keeps them as they are)")
+    for name, message in batch.errors:
+        note(f"error: {message}")
+    truth = prediction.parse_labels(labels, batch)
+    predictor = load_predictor(resolve_model(model), backend, note=note)
+    records, _ = prediction.predict(batch, predictor, truth, top_k, min_confidence)
+    click.echo(render(records, prediction.columns(records, top_k), fmt))
+    right, judged = prediction.accuracy(records)
+    if judged:
+        line = f"accuracy: {right} of {judged} correct ({100 * right / judged:.1f}%)"
+        # csv and json stay machine-readable: the summary goes beside them, on stderr.
+        click.echo(line, err=fmt != "table")
+    if batch.errors:
+        note(f"{len(batch.errors)} input(s) rejected")
+        sys.exit(1)

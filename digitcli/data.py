@@ -1,0 +1,179 @@
+"""Find and load MNIST from wherever the user has it, check it, and split it.
+
+`load_dataset(source)` accepts a folder of IDX files, a Keras .npz, Nielsen's mnist.pkl.gz, or
+None (Keras' own download). Images come back as uint8 (n, 28, 28) with 0 = background, labels as
+uint8 0-9. TensorFlow is imported only for the download.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitcli import readers
+from digitcli.defaults import ENV_DATA
+from digitcli.errors import DataError, UsageProblem
+
+IDX_NAMES = {
+    "train_images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+    "train_labels": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
+    "test_images": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
+    "test_labels": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
+}
+
+POINT_AT_LOCAL = (
+    f"point --data (or {ENV_DATA}) at a folder with the four MNIST IDX files, a Keras mnist.npz, "
+    "or Nielsen's mnist.pkl.gz"
+)
+
+
+@dataclass(frozen=True)
+class RawMnist:
+    """Train and test sets as distributed, before any validation split."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    def sizes(self):
+        return {"train": len(self.y_train), "validation": len(self.y_val), "test": len(self.y_test)}
+
+
+def find_idx_file(folder, key):
+    for stem in IDX_NAMES[key]:
+        for name in (stem + ".gz", stem):
+            if (folder / name).is_file():
+                return folder / name
+    names = " or ".join(f"{n}[.gz]" for n in IDX_NAMES[key])
+    raise DataError(f"{folder}: no {names}; {POINT_AT_LOCAL}")
+
+
+def _check(images, labels, where, split):
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{where}: {split} images have shape {images.shape[1:]}, expected 28 x 28")
+    if len(images) != len(labels):
+        raise DataError(f"{where}: {len(images):,} {split} images but {len(labels):,} labels; the files do not belong together")
+    if labels.ndim != 1:
+        raise DataError(f"{where}: {split} labels should be one number per image, found shape {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        bad = int(np.flatnonzero((labels < 0) | (labels > 9))[0])
+        raise DataError(f"{where}: {split} label #{bad} is {labels[bad]}, labels must be digits 0-9")
+    if len(images) == 0:
+        raise DataError(f"{where}: no {split} images")
+
+
+def _as_uint8_images(x, where, split):
+    x = np.asarray(x)
+    if x.ndim == 2 and x.shape[1] == 784:
+        x = x.reshape(-1, 28, 28)
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.number):
+        raise DataError(f"{where}: {split} images are {x.dtype}, expected numbers")
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        raise DataError(f"{where}: {split} images contain NaN or infinite values")
+    lo, hi = (x.min(), x.max()) if x.size else (0, 0)
+    if lo < 0 or hi > 255:
+        raise DataError(f"{where}: {split} pixel values span {lo:g}..{hi:g}, expected 0..255 or 0..1")
+    if hi <= 1.0:
+        x = x * 255.0
+    return np.rint(x).astype(np.uint8)
+
+
+def _as_labels(y, where, split):
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{where}: {split} labels are {y.dtype}, expected integers 0-9")
+    return y
+
+
+def _from_arrays(x_train, y_train, x_test, y_test, where):
+    x_train = _as_uint8_images(x_train, where, "train")
+    x_test = _as_uint8_images(x_test, where, "test")
+    y_train = _as_labels(y_train, where, "train")
+    y_test = _as_labels(y_test, where, "test")
+    _check(x_train, y_train, where, "train")
+    _check(x_test, y_test, where, "test")
+    return RawMnist(x_train, y_train.astype(np.uint8), x_test, y_test.astype(np.uint8), where)
+
+
+def load_idx_folder(folder):
+    folder = Path(folder)
+    paths = {key: find_idx_file(folder, key) for key in IDX_NAMES}
+    arrays = {key: readers.read_idx(p, readers.IDX_IMAGES if key.endswith("images") else readers.IDX_LABELS)
+              for key, p in paths.items()}
+    return _from_arrays(arrays["train_images"], arrays["train_labels"], arrays["test_images"],
+                        arrays["test_labels"], str(folder))
+
+
+def load_pkl(path):
+    xt, yt, xv, yv, xs, ys = readers.read_pkl(path)
+    # The book's validation set is the last 10,000 of the original training images, so joining
+    # them back gives the original 60,000 and the default split reproduces the book's.
+    try:
+        x_train, y_train = np.concatenate([xt, xv]), np.concatenate([yt, yv])
+    except ValueError as exc:
+        raise DataError(f"{path}: train and validation arrays do not match ({exc})") from None
+    return _from_arrays(x_train, y_train, xs, ys, str(path))
+
+
+def load_keras_download():
+    try:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no download"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"could not download MNIST through Keras ({first}); {POINT_AT_LOCAL}") from None
+    return _from_arrays(x_train, y_train, x_test, y_test, "keras.datasets.mnist")
+
+
+def load_raw(source=None):
+    """Load MNIST from `source` (folder, .npz, .pkl[.gz]) or, when None, Keras' download."""
+    if source is None or str(source) == "":
+        return load_keras_download()
+    path = Path(source)
+    if path.is_dir():
+        return load_idx_folder(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder; {POINT_AT_LOCAL}")
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        x_train, y_train, x_test, y_test = readers.read_npz(path)
+        return _from_arrays(x_train, y_train, x_test, y_test, str(path))
+    if name.endswith((".pkl", ".pkl.gz", ".pickle")):
+        return load_pkl(path)
+    raise DataError(f"{path}: unknown data format; {POINT_AT_LOCAL}")
+
+
+def split(raw, validation_size, limit=None):
+    """Hold out the last `validation_size` training images; keep the first `limit` of the rest."""
+    n = len(raw.y_train)
+    if validation_size < 0 or validation_size >= n:
+        raise UsageProblem(f"--validation-size {validation_size} must be between 0 and {n - 1} "
+                           f"({raw.source} has {n:,} training images)", "--validation-size")
+    if limit is not None and limit < 1:
+        raise UsageProblem(f"--limit {limit} must be at least 1", "--limit")
+    cut = n - validation_size
+    x_train, y_train = raw.x_train[:cut], raw.y_train[:cut]
+    if limit is not None:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return Dataset(x_train, y_train, raw.x_train[cut:], raw.y_train[cut:], raw.x_test, raw.y_test, raw.source)
+
+
+def load_dataset(source=None, validation_size=10_000, limit=None):
+    return split(load_raw(source), validation_size, limit)

@@ -1,0 +1,31 @@
+"""Every default the CLI shows lives here, so --help, the code and the README agree."""
+
+ENV_DATA = "DIGITCLI_DATA"
+ENV_MODEL = "DIGITCLI_MODEL"
+
+MODEL_DIR = "models"
+DEFAULT_MODEL_FILE = "models/dense.keras"
+
+ARCHITECTURE = "dense"
+OPTIMIZER = "adam"
+EPOCHS = 10
+BATCH_SIZE = 64
+LOSS = "crossentropy"
+SEED = 0
+VALIDATION_SIZE = 10_000
+ACTIVATION = "relu"
+DROPOUT = 0.5
+L2 = 0.0
+MOMENTUM = 0.0
+
+# Learning rates when --lr is not given: Keras' own defaults for each optimizer.
+LEARNING_RATES = {"adam": 0.001, "sgd": 0.01, "rmsprop": 0.001, "adagrad": 0.001}
+
+FORMATS = ("table", "csv", "json")
+PLOT_FORMATS = ("png", "svg", "pdf")
+
+# IDX files declare their own size; refuse anything larger before reading it, so a hostile
+# or corrupt header (or a gzip bomb) cannot exhaust memory. Full MNIST train images: 47 MB.
+MAX_DATA_BYTES = 1 << 30
+# Digit CSVs are small; a 10,000-image CSV is about 28 MB.
+MAX_CSV_BYTES = 512 << 20

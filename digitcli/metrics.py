@@ -1,0 +1,38 @@
+"""Scores computed from predicted probabilities, in NumPy, so evaluation works on either backend."""
+
+import numpy as np
+
+# Keras clips probabilities to [eps, 1 - eps] before taking logs; do the same so losses agree.
+EPSILON = 1e-7
+
+
+def loss(probabilities, labels, kind="crossentropy"):
+    p = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if kind == "mse":
+        return float(np.mean((np.eye(10)[labels] - p) ** 2))
+    picked = np.clip(p[np.arange(len(labels)), labels], EPSILON, 1 - EPSILON)
+    return float(-np.mean(np.log(picked)))
+
+
+def confusion_matrix(labels, predictions):
+    """Rows are true digits, columns predicted digits."""
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels, dtype=np.int64), np.asarray(predictions, dtype=np.int64)), 1)
+    return matrix
+
+
+def scores(probabilities, labels, loss_kind="crossentropy"):
+    predictions = np.asarray(probabilities).argmax(axis=1)
+    matrix = confusion_matrix(labels, predictions)
+    per_class_total = matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(per_class_total > 0, np.diag(matrix) / per_class_total, np.nan)
+    return {
+        "images": int(len(labels)),
+        "correct": int(np.trace(matrix)),
+        "accuracy": float(np.trace(matrix) / max(len(labels), 1)),
+        "loss": loss(probabilities, labels, loss_kind),
+        "per_class_accuracy": [None if np.isnan(a) else float(a) for a in per_class],
+        "confusion_matrix": matrix.tolist(),
+    }

@@ -1,0 +1,62 @@
+"""What digitcli stores with a model, readable without TensorFlow.
+
+A `.keras` file is a zip; digitcli adds `digitcli.json` to it (the training settings, data source,
+history and test score), so the model file alone says what produced it. The same JSON is written
+beside it as `<name>.json`, and an ONNX export as `<name>.onnx` stamped with the checkpoint's hash.
+"""
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+from digitcli.errors import ModelFileError
+
+META_ENTRY = "digitcli.json"
+
+
+def sidecar(path, suffix):
+    path = Path(path)
+    return path.with_name(path.stem + suffix)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_model_path(path):
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file; train one with `digitcli train` or pass --model PATH")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; pass the .keras file inside it")
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: not a .keras model file (digitcli reads models saved as NAME.keras)")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a Keras model (a .keras file is a zip archive; this one is not)")
+    return path
+
+
+def read_metadata(path):
+    """The digitcli.json stored inside a .keras file, or {} for a plain Keras model."""
+    path = check_model_path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "config.json" not in names:
+                raise ModelFileError(f"{path}: a zip archive but not a Keras model (no config.json inside)")
+            if META_ENTRY not in names:
+                return {}
+            return json.loads(zf.read(META_ENTRY))
+    except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: damaged model file ({exc})") from None
+
+
+def add_metadata(path, metadata):
+    """Append digitcli.json to a freshly saved .keras file (Keras ignores entries it does not know)."""
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(META_ENTRY, json.dumps(metadata, indent=2))

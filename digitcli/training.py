@@ -1,0 +1,251 @@
+"""Train a model from the registry on a Dataset and write its checkpoint, metadata and history.
+
+Progress lives in a staging folder beside the output (`.NAME.keras.train/`) until training ends:
+Keras' BackupAndRestore keeps the last completed epoch there for --resume, ModelCheckpoint the best
+weights by validation accuracy, CSVLogger the per-epoch history. Final files are written by atomic
+rename, so a reader never sees a half-written model.
+"""
+
+import contextlib
+import csv
+import json
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from digitcli import __version__, defaults, fileio, modelfile
+from digitcli.errors import OutputError, UsageProblem
+from digitcli.pixels import model_input
+
+LOSSES = ("crossentropy", "mse")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    model: str = defaults.ARCHITECTURE
+    hidden: tuple | None = None
+    activation: str = defaults.ACTIVATION
+    dropout: float = defaults.DROPOUT
+    l2: float = defaults.L2
+    optimizer: str = defaults.OPTIMIZER
+    lr: float | None = None
+    momentum: float = defaults.MOMENTUM
+    epochs: int = defaults.EPOCHS
+    batch_size: int = defaults.BATCH_SIZE
+    loss: str = defaults.LOSS
+    seed: int = defaults.SEED
+    validation_size: int = defaults.VALIDATION_SIZE
+    limit: int | None = None
+
+    def learning_rate(self):
+        return self.lr if self.lr is not None else defaults.LEARNING_RATES[self.optimizer]
+
+    def as_dict(self):
+        d = asdict(self)
+        d["hidden"] = list(self.hidden) if self.hidden is not None else None
+        d["lr"] = self.learning_rate()
+        return d
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; the progress is saved and `--resume` continues it."""
+
+
+def staging_dir(out):
+    out = Path(out)
+    return out.with_name(f".{out.name}.train")
+
+
+def _optimizer(settings):
+    import keras
+
+    lr = settings.learning_rate()
+    if settings.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=settings.momentum)
+    if settings.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr, momentum=settings.momentum)
+    return {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad}[settings.optimizer](learning_rate=lr)
+
+
+def _targets(labels, loss):
+    import numpy as np
+
+    if loss == "mse":
+        return np.eye(10, dtype="float32")[labels]
+    return labels.astype("int32")
+
+
+def _keras_loss(loss):
+    return "mean_squared_error" if loss == "mse" else "sparse_categorical_crossentropy"
+
+
+def read_history(csv_path):
+    """Per-epoch rows from Keras' CSVLogger, numbered from 1, each epoch once (the last write wins,
+    which matters when a killed run is resumed and repeats an epoch)."""
+    if not Path(csv_path).exists():
+        return []
+    rows = {}
+    with open(csv_path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if not row.get("epoch"):
+                continue
+            epoch = int(row.pop("epoch")) + 1
+            # CSVLogger writes NA for a metric an epoch did not produce.
+            rows[epoch] = {"epoch": epoch, **{k: float(v) for k, v in row.items() if v not in ("", "NA", None)}}
+    return [rows[e] for e in sorted(rows)]
+
+
+def history_csv_text(history):
+    keys = ["epoch"] + sorted({k for row in history for k in row} - {"epoch"})
+    lines = [",".join(keys)]
+    for row in history:
+        lines.append(",".join(str(row.get(k, "")) for k in keys))
+    return "\n".join(lines) + "\n"
+
+
+def _versions():
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return {"digitcli": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__}
+
+
+def _prepare_output(out, staging, settings, resume, overwrite, note):
+    if out.suffix != ".keras":
+        raise UsageProblem(f"--out {out}: model files must end in .keras", "--out")
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out} already exists; pass --overwrite to replace it, or --out to write elsewhere")
+    wanted = settings.as_dict()
+    if staging.exists() and resume:
+        try:
+            saved = json.loads((staging / "settings.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            saved = None
+        if saved is not None and saved != wanted:
+            diff = ", ".join(f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in wanted.items() if saved.get(k) != v)
+            raise UsageProblem(f"cannot resume {out}: the interrupted run used other settings ({diff}); "
+                               "repeat its exact command with --resume", "--resume")
+        note(f"resuming the interrupted run saved in {staging}")
+        return
+    if staging.exists():
+        if not overwrite:
+            raise OutputError(f"an interrupted run of {out} left its progress in {staging}; "
+                              "add --resume to continue it, or --overwrite to start over")
+        shutil.rmtree(staging)
+    elif resume:
+        note(f"nothing to resume for {out}; starting from epoch 1")
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"{staging}: cannot create the training folder ({exc.strerror}); choose a writable --out") from None
+    fileio.write_json(staging / "settings.json", wanted)
+
+
+def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=None):
+    """Train, save the best checkpoint to `out` and return the metadata written beside it."""
+    note = note or (lambda msg: print(msg, file=sys.stderr))
+    out = Path(out)
+    staging = staging_dir(out)
+    if settings.optimizer not in OPTIMIZERS:
+        raise UsageProblem(f"unknown optimizer {settings.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", "--optimizer")
+    if settings.loss not in LOSSES:
+        raise UsageProblem(f"unknown loss {settings.loss!r}; choose one of {', '.join(LOSSES)}", "--loss")
+    with fileio.exclusive_lock(out):
+        _prepare_output(out, staging, settings, resume, overwrite, note)
+        import keras
+        import tensorflow as tf
+
+        from digitcli.models import build
+
+        keras.utils.set_random_seed(settings.seed)
+        tf.config.experimental.enable_op_determinism()
+        model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2)
+        model.compile(optimizer=_optimizer(settings), loss=_keras_loss(settings.loss), metrics=["accuracy"])
+
+        shape = model.input_shape[1:]
+        x_train = model_input(dataset.x_train, shape)
+        y_train = _targets(dataset.y_train, settings.loss)
+        has_val = len(dataset.y_val) > 0
+        validation = (model_input(dataset.x_val, shape), _targets(dataset.y_val, settings.loss)) if has_val else None
+        monitor = "val_accuracy" if has_val else "accuracy"
+
+        log_csv = staging / "history.csv"
+        done = read_history(log_csv)
+        best_so_far = max((row.get(monitor, 0.0) for row in done), default=None)
+        best_weights = staging / "best.weights.h5"
+        callbacks = [
+            keras.callbacks.BackupAndRestore(str(staging / "backup")),
+            keras.callbacks.ModelCheckpoint(str(best_weights), monitor=monitor, mode="max", save_best_only=True,
+                                            save_weights_only=True, initial_value_threshold=best_so_far),
+            keras.callbacks.CSVLogger(str(log_csv), append=True),
+        ]
+        start = time.perf_counter()
+        try:
+            # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
+            with contextlib.redirect_stdout(sys.stderr):
+                model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
+                          validation_data=validation, callbacks=callbacks, verbose=verbose, shuffle=True)
+        except KeyboardInterrupt:
+            completed = len(read_history(log_csv))
+            raise TrainingInterrupted(
+                f"interrupted after {completed} of {settings.epochs} epochs; progress is saved in {staging}. "
+                "Run the same command with --resume to continue."
+            ) from None
+        seconds = time.perf_counter() - start
+        history = read_history(log_csv)
+        if best_weights.exists():
+            model.load_weights(str(best_weights))
+        best_epoch = max(history, key=lambda r: r.get(monitor, 0.0))["epoch"] if history else None
+
+        with contextlib.redirect_stdout(sys.stderr):
+            test_loss, test_acc = model.evaluate(model_input(dataset.x_test, shape),
+                                                 _targets(dataset.y_test, settings.loss),
+                                                 batch_size=1024, verbose=0)
+        metadata = {
+            "format": "digitcli-model/1",
+            "name": out.stem,
+            "architecture": settings.model,
+            "input_shape": list(shape),
+            "settings": settings.as_dict(),
+            "data": {"source": dataset.source, **dataset.sizes()},
+            "history": history,
+            "best_epoch": best_epoch,
+            "selected_by": monitor,
+            "test": {"loss": float(test_loss), "accuracy": float(test_acc)},
+            "train_seconds": round(seconds, 3),
+            "resumed": bool(done),
+            "versions": _versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        save_model(model, out, metadata)
+        fileio.write_json(modelfile.sidecar(out, ".json"), metadata)
+        fileio.write_text(modelfile.sidecar(out, ".history.csv"), history_csv_text(history))
+        if export_onnx:
+            from digitcli.export import export_onnx as _export_onnx
+
+            try:
+                _export_onnx(model, out)
+            except Exception as exc:  # noqa: BLE001 - ONNX is an accelerator; the model is already saved
+                note(f"note: ONNX export skipped ({type(exc).__name__}: {exc}); predictions will use Keras")
+        shutil.rmtree(staging, ignore_errors=True)
+    return metadata
+
+
+def save_model(model, out, metadata):
+    """Save weights and architecture without optimizer state (smaller, and all that inference
+    needs), with digitcli.json inside, by atomic rename."""
+    import keras
+
+    inference = keras.models.clone_model(model)
+    inference.set_weights(model.get_weights())
+    inference.compile(loss=model.loss, metrics=["accuracy"])
+    with fileio.atomic_path(out) as tmp:
+        inference.save(tmp)
+        modelfile.add_metadata(tmp, metadata)

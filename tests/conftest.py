@@ -1,0 +1,74 @@
+"""Shared fixtures: small MNIST-format files written on the fly, and the real data when present."""
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DENSE = ROOT / "models" / "dense.keras"
+SAMPLES = ROOT / "sample_digits"
+
+
+def idx_bytes(array, magic=None):
+    array = np.asarray(array, dtype=np.uint8)
+    magic = magic if magic is not None else 0x800 + array.ndim
+    return struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape) + array.tobytes()
+
+
+def synthetic_digits(n, seed=0):
+    """Learnable stand-ins for digits: class k is a fixed random blob pattern plus noise."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.random.default_rng(1234).random((10, 28, 28)) ** 3
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = prototypes[labels] * 220 + rng.normal(0, 20, (n, 28, 28))
+    return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_idx_folder(folder, n_train=300, n_test=100, gz=True, names="dashed", seed=0):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    x_train, y_train = synthetic_digits(n_train, seed)
+    x_test, y_test = synthetic_digits(n_test, seed + 1)
+    sep = "-" if names == "dashed" else "."
+    files = {
+        f"train-images{sep}idx3-ubyte": x_train, f"train-labels{sep}idx1-ubyte": y_train,
+        f"t10k-images{sep}idx3-ubyte": x_test, f"t10k-labels{sep}idx1-ubyte": y_test,
+    }
+    for name, arr in files.items():
+        data = idx_bytes(arr)
+        if gz:
+            (folder / (name + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path):
+    return write_idx_folder(tmp_path / "mnist")
+
+
+@pytest.fixture
+def real_data():
+    path = os.environ.get("DIGITCLI_DATA")
+    if not path or not Path(path).exists():
+        pytest.skip("real MNIST not available (set DIGITCLI_DATA)")
+    return Path(path)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch):
+    # Tests choose their data and model explicitly; the developer's environment must not leak in.
+    monkeypatch.delenv("DIGITCLI_MODEL", raising=False)
+
+
+def sample_labels():
+    import csv
+
+    with open(SAMPLES / "labels.csv") as fh:
+        return {row["file"]: int(row["label"]) for row in csv.DictReader(fh)}

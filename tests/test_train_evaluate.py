@@ -1,0 +1,174 @@
+"""train → evaluate on small written-on-the-fly data, through the CLI, checking what is written."""
+
+import csv
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from digitcli.cli import cli
+
+pytest.importorskip("tensorflow")
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == code, (result.output, result.stderr, result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small dense model trained for 3 epochs, shared by the tests that only read it."""
+    from conftest import write_idx_folder
+
+    root = tmp_path_factory.mktemp("trained")
+    data = write_idx_folder(root / "mnist", n_train=400, n_test=100)
+    out = root / "models" / "tiny.keras"
+    result = run("train", "--data", data, "--validation-size", 100, "--epochs", 3, "--batch-size", 32,
+                 "--hidden", "64,32", "--out", out)
+    return data, out, result
+
+
+def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
+    data, out, result = trained
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["architecture"] == "dense"
+    assert meta["settings"]["hidden"] == [64, 32] and meta["settings"]["epochs"] == 3
+    assert meta["settings"]["lr"] == 0.001 and meta["settings"]["optimizer"] == "adam"
+    assert meta["data"] == {"source": str(data), "train": 300, "validation": 100, "test": 100}
+    assert [row["epoch"] for row in meta["history"]] == [1, 2, 3]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(meta["history"][0])
+    best = max(meta["history"], key=lambda r: r["val_accuracy"])
+    assert meta["best_epoch"] == best["epoch"]
+    assert 0.9 <= meta["test"]["accuracy"] <= 1.0  # the synthetic classes are easy
+    assert {"tensorflow", "keras", "numpy", "digitcli"} <= set(meta["versions"])
+    # The .keras file alone carries the same metadata.
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("digitcli.json")) == meta
+    # The history CSV holds the same numbers.
+    with open(out.with_name("tiny.history.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert [float(r["val_accuracy"]) for r in rows] == [r["val_accuracy"] for r in meta["history"]]
+    assert out.with_suffix(".onnx").exists()
+    # No staging folder or lock left behind.
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny.history.csv", "tiny.json", "tiny.keras", "tiny.onnx"]
+    # stdout is the one summary line; the progress went to stderr.
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith(f"test accuracy {100 * meta['test']['accuracy']:.2f}% after 3 epochs")
+    assert "Epoch 1/3" in result.stderr and "Epoch" not in result.stdout
+
+
+def test_evaluate_matches_the_test_score_saved_at_training(trained):
+    data, out, _ = trained
+    meta = json.loads(out.with_suffix(".json").read_text())
+    for backend in ("onnx", "keras"):
+        result = json.loads(run("evaluate", out, "--data", data, "--format", "json", "--backend", backend).stdout)
+        assert result["backend"] == backend
+        assert result["accuracy"] == pytest.approx(meta["test"]["accuracy"], abs=1e-9)
+        assert result["loss"] == pytest.approx(meta["test"]["loss"], rel=1e-3)
+        matrix = np.array(result["confusion_matrix"])
+        assert matrix.shape == (10, 10) and matrix.sum() == 100
+        assert np.trace(matrix) == result["correct"] == round(100 * result["accuracy"])
+        rows = matrix.sum(axis=1)
+        np.testing.assert_allclose(result["per_class_accuracy"], np.diag(matrix) / rows)
+
+
+def test_evaluate_text_and_csv(trained):
+    data, out, _ = trained
+    text = run("evaluate", out, "--data", data).stdout
+    js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
+    assert f"accuracy    {100 * js['accuracy']:.2f}% ({js['correct']} of 100)" in text
+    assert "confusion matrix (rows: true digit, columns: predicted digit)" in text
+    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))
+    assert [int(r["digit"]) for r in rows] == list(range(10))
+    assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows] == js["confusion_matrix"]
+
+
+def test_model_from_environment_variable(trained, monkeypatch):
+    data, out, _ = trained
+    monkeypatch.setenv("DIGITCLI_MODEL", str(out))
+    monkeypatch.setenv("DIGITCLI_DATA", str(data))
+    result = json.loads(run("evaluate", "--format", "json").stdout)
+    assert result["model"] == str(out) and result["images"] == 100
+
+
+def test_onnx_and_keras_agree_to_1e_5(trained):
+    from conftest import synthetic_digits
+    from digitcli.predictors import load_predictor
+
+    _, out, _ = trained
+    images, _ = synthetic_digits(200, seed=7)
+    onnx = load_predictor(out, "onnx")
+    keras = load_predictor(out, "keras")
+    assert (onnx.backend, keras.backend) == ("onnx", "keras")
+    np.testing.assert_allclose(onnx.probabilities(images), keras.probabilities(images), atol=1e-5, rtol=0)
+
+
+def test_stale_onnx_is_not_used(trained, tmp_path):
+    import shutil
+
+    from digitcli.predictors import load_predictor
+
+    _, out, _ = trained
+    copy = tmp_path / "m.keras"
+    shutil.copy(out, copy)
+    shutil.copy(out.with_suffix(".onnx"), tmp_path / "m.onnx")
+    assert load_predictor(copy).backend == "onnx"
+    with zipfile.ZipFile(copy, "a") as zf:  # the checkpoint changes; its export is now stale
+        zf.writestr("notes.txt", "edited after export")
+    notes = []
+    assert load_predictor(copy, note=notes.append).backend == "keras"
+    assert "made from another version of the checkpoint" in notes[0]
+
+
+def test_existing_output_is_never_replaced_without_overwrite(trained):
+    data, out, _ = trained
+    before = out.read_bytes()
+    result = run("train", "--data", data, "--limit", 50, "--validation-size", 100, "--epochs", 1, "--out", out, code=1)
+    assert "already exists; pass --overwrite" in result.stderr
+    assert out.read_bytes() == before
+
+
+def test_same_seed_same_history(tmp_path):
+    from conftest import write_idx_folder
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=50)
+    histories = []
+    for name in ("a", "b"):
+        run("train", "--data", data, "--validation-size", 100, "--epochs", 2, "--hidden", "32", "--seed", 7,
+            "--no-onnx", "-q", "--out", tmp_path / f"{name}.keras")
+        histories.append(json.loads((tmp_path / f"{name}.json").read_text())["history"])
+    assert histories[0] == histories[1]
+    run("train", "--data", data, "--validation-size", 100, "--epochs", 2, "--hidden", "32", "--seed", 8,
+        "--no-onnx", "-q", "--out", tmp_path / "c.keras")
+    assert json.loads((tmp_path / "c.json").read_text())["history"] != histories[0]
+
+
+def test_cnn_trains_and_sgd_mse_options_are_recorded(tmp_path):
+    from conftest import write_idx_folder
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=200, n_test=50)
+    run("train", "--model", "cnn", "--data", data, "--validation-size", 50, "--epochs", 1, "--optimizer", "sgd",
+        "--lr", 0.05, "--momentum", 0.9, "--loss", "mse", "--no-onnx", "-q", "--out", tmp_path / "c.keras")
+    meta = json.loads((tmp_path / "c.json").read_text())
+    assert meta["architecture"] == "cnn" and meta["input_shape"] == [28, 28, 1]
+    for key, value in {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "loss": "mse"}.items():
+        assert meta["settings"][key] == value
+    result = json.loads(run("evaluate", tmp_path / "c.keras", "--data", data, "--format", "json").stdout)
+    assert result["backend"] == "keras" and result["loss_kind"] == "mse"
+    assert result["accuracy"] == pytest.approx(meta["test"]["accuracy"])
+
+
+def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
+    from conftest import write_idx_folder
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=100, n_test=50)
+    run("train", "--data", data, "--validation-size", 0, "--epochs", 2, "--hidden", "16", "--no-onnx", "-q",
+        "--out", tmp_path / "v.keras")
+    meta = json.loads((tmp_path / "v.json").read_text())
+    assert meta["selected_by"] == "accuracy" and meta["data"]["validation"] == 0
+    assert "val_accuracy" not in meta["history"][0]
