@@ -126,7 +126,8 @@ def train(architecture, data, validation_size, limit, hidden, activation, dropou
         sys.exit(130)
     acc = meta["test"]["accuracy"]
     files = ", ".join(str(p) for p in _written(out))
-    click.echo(f"test accuracy {100 * acc:.2f}% after {len(meta['history'])} epochs "
+    epochs = len(meta["history"])
+    click.echo(f"test accuracy {100 * acc:.2f}% after {epochs} epoch{'s' if epochs != 1 else ''} "
                f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s; wrote {files}")
 
 
@@ -144,7 +145,8 @@ def _written(out):
 @backend_option
 @click.option("--plots", type=click.Path(file_okay=False), default=None,
               help="Also draw the confusion matrix and the misclassified digits into this folder.")
-def evaluate(model, data, fmt, backend, plots):
+@click.option("--plot-format", type=click.Choice(defaults.PLOT_FORMATS), default="png")
+def evaluate(model, data, fmt, backend, plots, plot_format):
     """Test loss, accuracy, per-class accuracy and confusion matrix of MODEL.
 
     MODEL defaults to $DIGITCLI_MODEL, else models/dense.keras."""
@@ -167,8 +169,9 @@ def evaluate(model, data, fmt, backend, plots):
     if plots:
         from digitcli import plots as drawing
 
-        for path in drawing.evaluation_plots(result, raw, probabilities, plots):
-            note(f"wrote {path}")
+        # With text output the paths are part of the report; json and csv stay parseable.
+        for path in drawing.evaluation_plots(result, raw, probabilities, plots, plot_format):
+            click.echo(str(path), err=fmt != "text")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -225,3 +228,57 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
     if batch.errors:
         note(f"{len(batch.errors)} input(s) rejected")
         sys.exit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("sources", nargs=-1, type=click.Path(), metavar="[MODEL_OR_HISTORY]...")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="plots", help="Folder for the pictures.")
+@click.option("--format", "fmt", type=click.Choice(defaults.PLOT_FORMATS), default="png")
+@click.option("--digits", multiple=True, metavar="FILE|DIR|GLOB",
+              help="Draw these digit CSVs with the model's predictions (repeatable).")
+@click.option("--labels", default=None, metavar="FILE|D,D,...", help="True digits for --digits, as predict-csv.")
+@click.option("--samples", is_flag=True, help="Draw training images of each class (needs --data).")
+@data_option
+@click.option("--model", envvar=defaults.ENV_MODEL, show_envvar=True, type=click.Path(), default=None,
+              help=f"Model for --digits when no MODEL is given.  [default: {defaults.DEFAULT_MODEL_FILE}]")
+def plot(sources, out_dir, fmt, digits, labels, samples, data, model):
+    """Draw training curves from saved models or histories, digits with predictions, and samples.
+
+    With several MODEL_OR_HISTORY files (.keras, .json or .history.csv), their curves share one chart.
+    Prints the path of each file written."""
+    from digitcli import plots as drawing
+    from digitcli.histories import read_history
+
+    out_dir = Path(out_dir)
+    written = []
+    if sources or not (digits or samples):
+        runs = [read_history(s) for s in (sources or [resolve_model(model)])]
+        name = runs[0][0] if len(runs) == 1 else "compare"
+        written.append(drawing.save(drawing.draw_history(runs), out_dir / f"{name}-history.{fmt}"))
+    if digits:
+        written.append(_plot_digits(digits, labels, model or (sources[0] if sources and
+                                    sources[0].endswith(".keras") else None), out_dir / f"digits.{fmt}"))
+    if samples:
+        from digitcli.data import load_raw
+
+        raw = load_raw(data)
+        written.append(drawing.save(drawing.draw_samples(raw.x_train, raw.y_train), out_dir / f"samples.{fmt}"))
+    for path in written:
+        click.echo(str(path))
+
+
+def _plot_digits(inputs, labels, model, path):
+    from digitcli import plots as drawing
+    from digitcli import prediction
+    from digitcli.predictors import load_predictor
+
+    labels_file = [labels] if labels and Path(labels).is_file() else []
+    batch = prediction.read_inputs(inputs, strict=True, skip=labels_file)
+    truth = prediction.parse_labels(labels, batch)
+    records, _ = prediction.predict(batch, load_predictor(resolve_model(model), note=note), truth)
+    images = [image for f in batch.files for image in f.images]
+    titles, wrong = drawing.prediction_titles([r["prediction"] for r in records], [r["confidence"] for r in records],
+                                              truth)
+    right, judged = prediction.accuracy(records)
+    suptitle = f"{right} of {judged} read correctly" if judged else None
+    return drawing.save(drawing.draw_digits(images, titles, wrong, suptitle=suptitle), path)

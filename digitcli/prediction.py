@@ -22,9 +22,18 @@ class Batch:
     order: list = field(default_factory=list)  # ("ok", index into files) or ("error", index into errors)
 
 
+def _is_labels_file(path):
+    """A `file,label` CSV kept beside the digits it labels."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.readline(256).strip().lower().replace(b" ", b"").startswith(b"file,label")
+    except OSError:
+        return False
+
+
 def expand(arguments, suffix=".csv", skip=()):
-    """Each argument as (name, problem): files as given, folders as their sorted *.csv (less the
-    files in `skip`, e.g. the labels file kept beside the digits), globs expanded."""
+    """Each argument as (name, problem): files as given, folders as their sorted *.csv (less labels
+    files such as the one given to --labels, kept beside the digits), globs expanded."""
     skip = {Path(p).resolve() for p in skip}
     found = []
     for arg in arguments:
@@ -33,7 +42,8 @@ def expand(arguments, suffix=".csv", skip=()):
             found.append((arg, None))
         elif path.is_dir():
             inside = sorted(p for p in path.iterdir()
-                            if p.suffix.lower() == suffix and p.is_file() and p.resolve() not in skip)
+                            if p.suffix.lower() == suffix and p.is_file() and p.resolve() not in skip
+                            and not _is_labels_file(p))
             if not inside:
                 found.append((arg, f"{arg}: folder has no {suffix} files"))
             found.extend((str(p), None) for p in inside)

@@ -126,6 +126,7 @@ def test_folder_glob_and_stdin(tmp_path):
     for n in FIVE:
         (folder / n).write_text((SAMPLES / n).read_text())
     (folder / "notes.txt").write_text("not a csv, not read")
+    (folder / "truth.csv").write_text("file,label\ndigit3_1.csv,3\n")  # a labels file is not a digit
     recs = records(folder)
     assert [r["file"] for r in recs] == [str(folder / n) for n in sorted(FIVE)]
     assert [r["prediction"] for r in recs] == [LABELS[n] for n in sorted(FIVE)]

@@ -172,3 +172,18 @@ def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
     meta = json.loads((tmp_path / "v.json").read_text())
     assert meta["selected_by"] == "accuracy" and meta["data"]["validation"] == 0
     assert "val_accuracy" not in meta["history"][0]
+
+
+def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from digitcli.cli import resolve_model
+
+    monkeypatch.chdir(tmp_path)
+    installed = Path(sys.prefix) / "share" / "digitcli" / "models" / "dense.keras"
+    assert resolve_model(None) == (installed if installed.exists() else Path("models/dense.keras"))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "dense.keras").write_bytes(b"")
+    assert resolve_model(None) == Path("models/dense.keras")  # a local models/ wins
+    assert resolve_model("x.keras") == Path("x.keras")

@@ -1,0 +1,153 @@
+"""Pictures of training and predictions. Drawing functions return matplotlib Figures (so tests can
+read back what was drawn); `save` writes them. Uses the Agg backend: no display needed."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from digitcli import fileio  # noqa: E402
+
+TRAIN_STYLE = {"linestyle": "-", "marker": "o", "markersize": 3}
+VAL_STYLE = {"linestyle": "--", "marker": "s", "markersize": 3}
+
+
+def save(fig, path):
+    """Write `fig` atomically; the format follows the suffix (png, svg, pdf)."""
+    path = Path(path)
+    with fileio.atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip("."), dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def draw_history(runs):
+    """Accuracy and loss against epoch for each (label, history rows) in `runs`: train solid,
+    validation dashed, one colour per run."""
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    max_epoch = 1
+    for i, (label, history) in enumerate(runs):
+        colour = colours[i % len(colours)]
+        epochs = [row["epoch"] for row in history]
+        max_epoch = max([max_epoch, *epochs])
+        for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
+            for prefix, style, part in (("", TRAIN_STYLE, "train"), ("val_", VAL_STYLE, "validation")):
+                points = [(row["epoch"], row[prefix + metric]) for row in history if prefix + metric in row]
+                if points:
+                    xs, ys = zip(*points)
+                    name = f"{label} {part}" if len(runs) > 1 else part
+                    ax.plot(xs, ys, color=colour, label=name, **style)
+    for ax, metric in ((acc_ax, "Accuracy"), (loss_ax, "Loss")):
+        ax.set_title(f"{metric} by epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.lower())
+        ax.grid(True, alpha=0.3)
+        ax.set_xticks(_epoch_ticks(max_epoch))
+        ax.legend(fontsize=8)
+    if len(runs) == 1:
+        fig.suptitle(runs[0][0])
+    fig.tight_layout()
+    return fig
+
+
+def _epoch_ticks(max_epoch):
+    step = max(1, int(np.ceil(max_epoch / 15)))
+    return list(range(1, max_epoch + 1, step))
+
+
+def draw_digits(images, titles, wrong=None, columns=10, suptitle=None):
+    """A grid of 28 x 28 digits drawn as the seed does (matshow, binary colour map), each titled;
+    titles of wrong predictions in red."""
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = max(1, int(np.ceil(n / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.25 * columns, 1.45 * rows + (0.4 if suptitle else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        ax.matshow(images[i], cmap="binary", vmin=0, vmax=255)
+        bad = wrong is not None and wrong[i]
+        ax.set_title(titles[i], fontsize=8, color="crimson" if bad else "black")
+    if suptitle:
+        fig.suptitle(suptitle)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_size_inches()[1]))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def prediction_titles(predictions, confidences, labels=None):
+    titles, wrong = [], []
+    for i, (pred, conf) in enumerate(zip(predictions, confidences)):
+        title = f"{pred} ({100 * conf:.0f}%)"
+        label = None if labels is None else labels[i]
+        if label is not None:
+            title += f"\ntrue {label}" + (" ✗" if pred != label else "")
+        titles.append(title)
+        wrong.append(label is not None and pred != label)
+    return titles, wrong
+
+
+def draw_confusion(matrix, title="Confusion matrix"):
+    """The 10 x 10 confusion matrix as an annotated heatmap (rows true, columns predicted)."""
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    # A log-like scale keeps the off-diagonal mistakes visible beside the large diagonal.
+    image = ax.imshow(matrix, cmap="Blues", norm=matplotlib.colors.SymLogNorm(linthresh=10, vmin=0,
+                                                                            vmax=max(matrix.max(), 1)))
+    threshold = np.sqrt(max(matrix.max(), 1))
+    for (r, c), v in np.ndenumerate(matrix):
+        ax.text(c, r, str(v), ha="center", va="center", fontsize=8,
+                color="white" if v > threshold * 3 else ("black" if v else "lightgrey"))
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="images")
+    fig.tight_layout()
+    return fig
+
+
+def draw_samples(images, labels, per_class=10):
+    """`per_class` training images of each digit, one row per class."""
+    fig, axes = plt.subplots(10, per_class, figsize=(0.9 * per_class + 0.6, 9.6), squeeze=False)
+    for digit, row in enumerate(axes):
+        idx = np.flatnonzero(labels == digit)[:per_class]
+        for ax, i in zip(row, list(idx) + [None] * (per_class - len(idx))):
+            if i is not None:
+                ax.matshow(images[i], cmap="binary", vmin=0, vmax=255)
+            # Not set_axis_off(): that would hide the row's digit label too.
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        row[0].set_ylabel(str(digit), rotation=0, fontsize=14, labelpad=14, va="center")
+    fig.suptitle(f"The first {per_class} training images of each digit")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
+    """The confusion heatmap and the most confident mistakes, for `evaluate --plots`."""
+    from digitcli.evaluation import misclassified
+
+    out_dir = Path(out_dir)
+    name = Path(result["model"]).stem
+    written = [save(draw_confusion(result["confusion_matrix"],
+                                   f"{name}: confusion matrix, {100 * result['accuracy']:.2f}% of "
+                                   f"{result['images']:,} test images"), out_dir / f"{name}-confusion.{fmt}")]
+    wrong = misclassified(probabilities, raw.y_test)[:limit]
+    predictions = probabilities.argmax(axis=1)
+    titles, flags = prediction_titles(predictions[wrong], probabilities[wrong, predictions[wrong]], raw.y_test[wrong])
+    suptitle = f"{name}: {len(wrong)} most confident mistakes (of {int(result['images'] - result['correct'])})"
+    if len(wrong):
+        written.append(save(draw_digits(raw.x_test[wrong], titles, flags, suptitle=suptitle),
+                            out_dir / f"{name}-misclassified.{fmt}"))
+    return written

@@ -1,0 +1,79 @@
+"""The README's set-up commands are the ones CI runs, and its examples match the code."""
+
+import re
+import subprocess
+
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def block(tag):
+    return subprocess.run(["bash", "-c", f"source <(sed -n '/^readme_block()/,/^}}/p' .ci/run); readme_block {tag}"],
+                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_ci_runs_the_readme_commands():
+    test_cmd, main_cmd = block("test"), block("main")
+    assert test_cmd.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install '.[test]'")
+    assert test_cmd.endswith("python -m pytest")
+    assert main_cmd.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install . && digitcli train")
+    assert len(test_cmd.splitlines()) == len(main_cmd.splitlines()) == 1
+
+
+def test_readme_accuracies_match_the_shipped_models():
+    import json
+
+    for name in ("dense", "cnn"):
+        meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
+        row = next(line for line in README.splitlines() if line.startswith(f"| `models/{name}.keras`"))
+        assert f"{100 * meta['test']['accuracy']:.2f}%" in row
+        assert f"best epoch {meta['best_epoch']} of {len(meta['history'])}" in row
+        made_with = re.search(r"`(digitcli train [^`]*)`", row).group(1)
+        assert f"--epochs {meta['settings']['epochs']}" in made_with or meta["settings"]["epochs"] == 10
+        assert f"--out models/{name}.keras" in made_with
+
+
+def console_examples():
+    """(command, expected stdout lines) for each `$ digitcli ...` line in the README's console blocks."""
+    examples = []
+    for body in re.findall(r"```console\n(.*?)```", README, re.S):
+        for chunk in re.split(r"^\$ ", body, flags=re.M)[1:]:
+            command, *output = chunk.rstrip("\n").split("\n")
+            expected = [line for line in output if not line.rstrip().endswith("(stderr)")]
+            while expected and not expected[-1].strip():
+                expected.pop()
+            examples.append((command, expected))
+    return examples
+
+
+def _mask(line):
+    # Wall-clock seconds differ from run to run; everything else must match exactly.
+    return re.sub(r"in \d+\.\d s;", "in N s;", line)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("command,expected", console_examples(), ids=[c for c, _ in console_examples()])
+def test_readme_example_output_is_real(command, expected, tmp_path):
+    import os
+    import shutil
+
+    uses_data = "../shared/data/mnist" in command
+    if uses_data and not (ROOT.parent / "shared" / "data" / "mnist").exists():
+        pytest.skip("needs the real MNIST files")
+    if shutil.which("digitcli") is None:
+        pytest.skip("digitcli is not installed on PATH")
+    # Run in a scratch copy of the layout, so examples that write runs/ or plots/ leave the repo alone.
+    work = tmp_path / "repo"
+    work.mkdir()
+    for name in ("models", "sample_digits"):
+        (work / name).symlink_to(ROOT / name)
+    if uses_data:
+        (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCLI_")}
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [_mask(x) for x in result.stdout.splitlines()] == [_mask(x) for x in expected]
