@@ -9,6 +9,7 @@ rename, so a reader never sees a half-written model.
 import contextlib
 import csv
 import json
+import os
 import platform
 import shutil
 import sys
@@ -117,6 +118,39 @@ def _versions():
             "keras": keras.__version__, "numpy": numpy.__version__}
 
 
+def _atomic_checkpoint(keras):
+    """ModelCheckpoint writes its file in place; a kill mid-write would leave a corrupt best-weights
+    file for --resume to trip over. This one writes beside it, renames, and then records which
+    epoch it holds in `best.json`, so a resumed run knows the best it really has on disk."""
+
+    class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+        def on_epoch_end(self, epoch, logs=None):
+            final = Path(self.filepath)
+            tmp = final.with_name(".tmp-" + final.name)
+            tmp.unlink(missing_ok=True)  # a leftover from a killed save is never renamed into place
+            self.filepath = str(tmp)
+            try:
+                super().on_epoch_end(epoch, logs)
+            finally:
+                self.filepath = str(final)
+            if tmp.exists():
+                os.replace(tmp, final)
+                fileio.write_json(final.with_name("best.json"), {"epoch": epoch + 1, "value": float(self.best)})
+
+    return AtomicModelCheckpoint
+
+
+def _saved_best(staging):
+    """(epoch, value) of the best weights on disk, or (None, None) when there are none yet."""
+    try:
+        if (staging / "best.weights.h5").exists():
+            record = json.loads((staging / "best.json").read_text())
+            return int(record["epoch"]), float(record["value"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None, None
+
+
 def _prepare_output(out, staging, settings, resume, overwrite, note):
     if out.suffix != ".keras":
         raise UsageProblem(f"--out {out}: model files must end in .keras", "--out")
@@ -178,13 +212,16 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
 
         log_csv = staging / "history.csv"
         done = read_history(log_csv)
-        best_so_far = max((row.get(monitor, 0.0) for row in done), default=None)
+        _, best_so_far = _saved_best(staging)
         best_weights = staging / "best.weights.h5"
+        # Order matters for a kill between callbacks: the history row is written before the backup,
+        # so a resumed run may repeat an epoch (read_history keeps its last row) but never loses one.
+        # double_checkpoint keeps the previous backup usable if the kill lands during a backup write.
         callbacks = [
-            keras.callbacks.BackupAndRestore(str(staging / "backup")),
-            keras.callbacks.ModelCheckpoint(str(best_weights), monitor=monitor, mode="max", save_best_only=True,
-                                            save_weights_only=True, initial_value_threshold=best_so_far),
             keras.callbacks.CSVLogger(str(log_csv), append=True),
+            _atomic_checkpoint(keras)(str(best_weights), monitor=monitor, mode="max", save_best_only=True,
+                                      save_weights_only=True, initial_value_threshold=best_so_far),
+            keras.callbacks.BackupAndRestore(str(staging / "backup"), double_checkpoint=True),
         ]
         start = time.perf_counter()
         try:
@@ -200,9 +237,11 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
             ) from None
         seconds = time.perf_counter() - start
         history = read_history(log_csv)
-        if best_weights.exists():
+        best_epoch, _ = _saved_best(staging)
+        if best_epoch is not None:
             model.load_weights(str(best_weights))
-        best_epoch = max(history, key=lambda r: r.get(monitor, 0.0))["epoch"] if history else None
+        else:  # no epoch was ever saved (the monitored value was NaN throughout): keep the last one
+            best_epoch = len(history)
 
         with contextlib.redirect_stdout(sys.stderr):
             test_loss, test_acc = model.evaluate(model_input(dataset.x_test, shape),

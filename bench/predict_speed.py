@@ -1,0 +1,79 @@
+"""How fast is predict-csv from a shell? Prints wall times of whole commands, as a pipeline sees them.
+
+    python bench/predict_speed.py [--data ../shared/data/mnist] [--repeat 5]
+
+1. One seed-format file, `digitcli predict-csv sample_digits/digit3_1.csv`, through the default
+   (ONNX) path and through `--backend keras` (TensorFlow), the reference in the same run.
+2. A 10,000-row CSV (one image per row), written to a temporary folder (never committed): from the
+   MNIST test set when --data is given, else from the sample digits with noise. Reported as images
+   per second of the whole command (start-up and parsing included), and the start-up alone
+   (`predict-csv` on one file) so the per-image cost can be seen apart from it.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "digitcli"]
+
+
+def wall(args, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(CLI + args, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
+def big_csv(path, data, rows=10_000):
+    if data:
+        from digitcli.data import load_raw
+
+        images = load_raw(data).x_test[:rows]
+        source = f"first {rows:,} MNIST test images"
+    else:
+        rng = np.random.default_rng(0)
+        samples = np.stack([np.loadtxt(p, delimiter=",") for p in sorted((ROOT / "sample_digits").glob("digit*.csv"))])
+        images = np.clip(samples[rng.integers(0, len(samples), rows)] + rng.normal(0, 10, (rows, 28, 28)), 0, 255)
+        source = f"{rows:,} noisy copies of the sample digits"
+    np.savetxt(path, images.reshape(len(images), 784).astype(np.uint8), fmt="%d", delimiter=",")
+    return source
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    one = ["predict-csv", "sample_digits/digit3_1.csv"]
+
+    onnx_med, onnx_min = wall(one, args.repeat)
+    keras_med, keras_min = wall(one + ["--backend", "keras"], max(1, args.repeat // 2))
+    print(f"{'case':46s} {'median s':>9s} {'min s':>7s}")
+    print(f"{'one file, default (ONNX)':46s} {onnx_med:9.3f} {onnx_min:7.3f}")
+    print(f"{'one file, --backend keras (reference)':46s} {keras_med:9.3f} {keras_min:7.3f}")
+    print(f"{'ratio ONNX / Keras':46s} {onnx_med / keras_med:9.3f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.csv"
+        source = big_csv(path, args.data)
+        for fmt in ("csv", "json", "table"):
+            med, best = wall(["predict-csv", str(path), "--format", fmt], args.repeat)
+            print(f"{f'10,000 rows --format {fmt}, whole command':46s} {med:9.3f} {best:7.3f}"
+                  f"   {10_000 / med:,.0f} images/s (median)")
+        per_image = (med - onnx_med) / 9_999
+        print(f"{'10,000 rows, beyond one-file start-up':46s} {med - onnx_med:9.3f}"
+              f"            {1 / per_image:,.0f} images/s")
+        print(f"(10,000-row file: {source}, {path.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Training survives interruption: a real `digitcli train` process is killed (SIGKILL, SIGINT) at
+several points and resumed with --resume; two runs on one output never corrupt it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import write_idx_folder
+
+pytest.importorskip("tensorflow")
+
+EPOCHS = 6
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_idx_folder(tmp_path_factory.mktemp("resume") / "mnist", n_train=3000, n_test=300)
+
+
+def train_cmd(data, out, *extra):
+    return [sys.executable, "-m", "digitcli", "train", "--data", str(data), "--validation-size", "500",
+            "--epochs", str(EPOCHS), "--hidden", "64", "--batch-size", "16", "--seed", "3", "--no-onnx",
+            "--out", str(out), *extra]
+
+
+def completed_epochs(out):
+    log = out.with_name(f".{out.name}.train") / "history.csv"
+    return max(0, len(log.read_text().splitlines()) - 1) if log.exists() else 0
+
+
+def start_and_interrupt(data, out, sig, after_epochs, timeout=120):
+    """Start training; send `sig` once `after_epochs` epochs are logged (0: as soon as it starts)."""
+    proc = subprocess.Popen(train_cmd(data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while completed_epochs(out) < after_epochs and proc.poll() is None:
+        assert time.monotonic() < deadline, "training did not progress"
+        time.sleep(0.02)
+    if after_epochs == 0:
+        time.sleep(1.0)  # mid start-up: importing TensorFlow, nothing trained yet
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return proc.returncode, stdout, stderr
+
+
+def resume(data, out):
+    result = subprocess.run(train_cmd(data, out, "--resume"), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(out.with_suffix(".json").read_text())
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight") / "m.keras"
+    subprocess.run(train_cmd(data, out), check=True, capture_output=True, timeout=300)
+    return json.loads(out.with_suffix(".json").read_text())
+
+
+@pytest.mark.parametrize("after_epochs", [0, 1, 3])
+def test_sigkill_then_resume_finishes_every_epoch_once(data, tmp_path, uninterrupted, after_epochs):
+    out = tmp_path / "m.keras"
+    code, _, _ = start_and_interrupt(data, out, signal.SIGKILL, after_epochs)
+    assert code == -signal.SIGKILL
+    assert not out.exists()  # no half-written model where a reader would load it
+    assert completed_epochs(out) >= after_epochs
+    meta = resume(data, out)
+    assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
+    assert abs(meta["test"]["accuracy"] - uninterrupted["test"]["accuracy"]) <= 0.003
+    assert not out.with_name(f".{out.name}.train").exists() and not out.with_name(f"{out.name}.lock").exists()
+
+
+def test_sigint_saves_says_how_to_resume_and_exits_130(data, tmp_path, uninterrupted):
+    out = tmp_path / "m.keras"
+    code, stdout, stderr = start_and_interrupt(data, out, signal.SIGINT, 2)
+    assert code == 130
+    assert stdout == ""
+    assert "Run the same command with --resume to continue." in stderr
+    assert "Traceback" not in stderr
+    assert not out.with_name(f"{out.name}.lock").exists()
+    meta = resume(data, out)
+    assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
+    assert meta["resumed"] is True
+    assert abs(meta["test"]["accuracy"] - uninterrupted["test"]["accuracy"]) <= 0.003
+
+
+def test_interrupted_progress_is_not_thrown_away_by_a_plain_rerun(data, tmp_path):
+    out = tmp_path / "m.keras"
+    start_and_interrupt(data, out, signal.SIGKILL, 1)
+    result = subprocess.run(train_cmd(data, out), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "left its progress in" in result.stderr and "add --resume to continue it" in result.stderr
+    assert completed_epochs(out) >= 1
+
+
+def test_resume_with_other_settings_is_refused(data, tmp_path):
+    out = tmp_path / "m.keras"
+    start_and_interrupt(data, out, signal.SIGKILL, 1)
+    cmd = train_cmd(data, out, "--resume")
+    cmd[cmd.index("--seed") + 1] = "4"
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "the interrupted run used other settings (seed: 3 -> 4)" in result.stderr
+
+
+def test_two_runs_on_one_output_one_is_refused(data, tmp_path):
+    out = tmp_path / "m.keras"
+    first = subprocess.Popen(train_cmd(data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = out.with_name(f"{out.name}.lock")
+    deadline = time.monotonic() + 60
+    while not lock.exists():
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.02)
+    second = subprocess.run(train_cmd(data, out), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1
+    assert f"is being written by another digitcli process (pid {first.pid})" in second.stderr
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert json.loads(out.with_suffix(".json").read_text())["history"][-1]["epoch"] == EPOCHS
+
+
+def test_stale_lock_from_a_killed_run_does_not_block(data, tmp_path):
+    out = tmp_path / "m.keras"
+    code, _, _ = start_and_interrupt(data, out, signal.SIGKILL, 1)
+    lock = out.with_name(f"{out.name}.lock")
+    assert lock.exists() and not _alive(int(lock.read_text()))
+    resume(data, out)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
