@@ -29,11 +29,11 @@ def table(rows, columns):
 
 
 def csv_text(rows, columns):
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+    writer.writerows(cells)
     return buf.getvalue().rstrip("\n")
 
 
