@@ -123,7 +123,7 @@ def train(architecture, data, validation_size, limit, hidden, activation, dropou
                             export_onnx=onnx, note=note)
     except TrainingInterrupted as exc:
         note(str(exc))
-        sys.exit(130)
+        sys.exit(exc.exit_code)  # 130 for Ctrl-C, 143 for SIGTERM, as shells expect
     acc = meta["test"]["accuracy"]
     files = ", ".join(str(p) for p in _written(out))
     epochs = len(meta["history"])

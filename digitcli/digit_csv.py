@@ -84,7 +84,8 @@ def _layout(first):
     label column)."""
     sep = _separator(first)
     head = [t for t in _tokens(first, sep) if t != ""]
-    header = any(not _NUMBER.match(t) for t in head)
+    # A header is mostly names (label,pixel0,...); a data row with one bad cell is not a header.
+    header = sum(not _NUMBER.match(t) for t in head) > len(head) / 2
     labelled = header and head[0].strip().strip('"').lower() in ("label", "labels", "digit", "class", "y")
     return sep, header, labelled
 

@@ -48,7 +48,7 @@ def export(model_path, fmt, target=None, overwrite=True):
         raise UsageProblem(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}", "--format")
     target = Path(target or default_target(model_path, fmt))
     if fmt != "saved_model" and target.suffix != FORMATS[fmt]:
-        raise UsageProblem(f"{target}: a {fmt} export must end in {FORMATS[fmt]}", "--out")
+        raise UsageProblem(f"{target}: {fmt} exports must end in {FORMATS[fmt]}", "--out")
     model = load_keras_model(model_path)
     if target.exists() and not overwrite:
         raise OutputError(f"{target} already exists; pass --overwrite to replace it")

@@ -16,9 +16,12 @@ def _umask():
     return mask
 
 
-def _explain_os_error(path, exc):
+def explain_os_error(path, exc):
+    """An OutputError saying in words why `path` could not be written."""
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{path}: no space left on the device; free some space or write elsewhere with --out")
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return OutputError(f"{path}: a file stands where a folder is needed; choose another output location")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(f"{path}: cannot write here ({exc.strerror}); choose a writable folder")
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
@@ -35,12 +38,12 @@ def atomic_path(path):
         # mkstemp makes owner-only files; give the result the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
     except OSError as exc:
-        raise _explain_os_error(path, exc) from None
+        raise explain_os_error(path, exc) from None
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        raise _explain_os_error(path, exc) from None
+        raise explain_os_error(path, exc) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -75,7 +78,7 @@ def exclusive_lock(target):
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _explain_os_error(lock.parent, exc) from None
+        raise explain_os_error(lock.parent, exc) from None
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -94,7 +97,7 @@ def exclusive_lock(target):
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()
         except OSError as exc:
-            raise _explain_os_error(lock, exc) from None
+            raise explain_os_error(lock, exc) from None
     else:
         raise OutputError(f"{lock}: could not take the lock; remove it if no digitcli is running")
     try:

@@ -74,6 +74,9 @@ def read_idx(path, expect):
 
 def read_npz(path):
     """Read a Keras-layout .npz: x_train, y_train, x_test, y_test."""
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        # np.load takes anything that is not .npy or .npz for a pickle; say what it really is.
+        raise DataError(f"{path}: not a readable .npz (an .npz is a zip archive of arrays; this is not)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)

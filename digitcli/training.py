@@ -12,7 +12,9 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -54,7 +56,46 @@ class TrainSettings:
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C during training; the progress is saved and `--resume` continues it."""
+    """Ctrl-C (or SIGTERM) during training; the progress is saved and `--resume` continues it."""
+
+    def __init__(self, message, signum=signal.SIGINT):
+        super().__init__(message)
+        self.exit_code = 128 + int(signum)
+
+
+class _StopRequest:
+    """While active, the first SIGINT or SIGTERM only records a request to stop; training honours it
+    at the next batch boundary, where no checkpoint is half-written. A second signal stops at once."""
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def callback(self, keras):
+        request = self
+
+        class StopAtBatchBoundary(keras.callbacks.Callback):
+            def _check(self, *args, **kwargs):
+                if request.signum is not None:
+                    raise KeyboardInterrupt
+
+            on_train_batch_end = on_test_batch_end = on_epoch_begin = _check
+
+        return StopAtBatchBoundary()
 
 
 def staging_dir(out):
@@ -224,16 +265,20 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
             keras.callbacks.BackupAndRestore(str(staging / "backup"), double_checkpoint=True),
         ]
         start = time.perf_counter()
+        stop = _StopRequest()
         try:
             # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
-            with contextlib.redirect_stdout(sys.stderr):
+            with stop, contextlib.redirect_stdout(sys.stderr):
                 model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
-                          validation_data=validation, callbacks=callbacks, verbose=verbose, shuffle=True)
+                          validation_data=validation, callbacks=[*callbacks, stop.callback(keras)],
+                          verbose=verbose, shuffle=True)
+        except OSError as exc:  # Keras writing its backup, best weights or log: full disk and the like
+            raise fileio.explain_os_error(staging, exc) from None
         except KeyboardInterrupt:
             completed = len(read_history(log_csv))
             raise TrainingInterrupted(
                 f"interrupted after {completed} of {settings.epochs} epochs; progress is saved in {staging}. "
-                "Run the same command with --resume to continue."
+                "Run the same command with --resume to continue.", stop.signum or signal.SIGINT
             ) from None
         seconds = time.perf_counter() - start
         history = read_history(log_csv)

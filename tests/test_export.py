@@ -59,5 +59,5 @@ def test_saved_model_export(tmp_path, images_and_reference):
 
 def test_wrong_suffix_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["export", str(SHIPPED_CNN), "--format", "litert", "--out", str(tmp_path / "m")])
-    assert result.exit_code == 2 and "a litert export must end in .tflite" in result.stderr
+    assert result.exit_code == 2 and "litert exports must end in .tflite" in result.stderr
     assert not list(tmp_path.iterdir())

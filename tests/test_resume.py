@@ -137,3 +137,12 @@ def _alive(pid):
     except ProcessLookupError:
         return False
     return True
+
+
+def test_sigterm_stops_like_ctrl_c_with_exit_143(data, tmp_path):
+    out = tmp_path / "m.keras"
+    code, _, stderr = start_and_interrupt(data, out, signal.SIGTERM, 1)
+    assert code == 143
+    assert "Run the same command with --resume to continue." in stderr
+    meta = resume(data, out)
+    assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
