@@ -14,7 +14,7 @@ import click
 from digitcli import __version__, defaults
 from digitcli.errors import DigitcliError, UsageProblem
 
-ARCHITECTURES = ("dense", "cnn")  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
+ARCHITECTURES = ("dense", "cnn", "book-cnn")  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
 # TensorFlow's C++ start-up chatter is noise on the stderr of a command-line tool.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 CONTEXT = {"show_default": True, "help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -73,7 +73,15 @@ def cli():
     """Train, evaluate and use neural networks that read handwritten digits (MNIST)."""
 
 
+def _preset_names():
+    from digitcli.presets import PRESETS
+
+    return list(PRESETS)
+
+
 @cli.command(context_settings=CONTEXT)
+@click.option("--preset", type=click.Choice(_preset_names()), default=None,
+              help="Start from a named recipe (see `digitcli presets`); options given here override it.")
 @click.option("--model", "architecture", type=click.Choice(ARCHITECTURES), default=defaults.ARCHITECTURE,
               help="Architecture from the model registry.")
 @data_option
@@ -81,10 +89,15 @@ def cli():
               help="Last N training images held out to pick the best epoch.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N training images only.")
 @click.option("--hidden", callback=parse_hidden, default=None, metavar="N,N,...",
-              help="Hidden Dense layer sizes.  [default: 400,100 for dense, none for cnn]")
+              help="Hidden Dense layer sizes.  [default: 400,100 for dense, none for cnn, 100 for book-cnn]")
 @click.option("--activation", type=click.Choice(["relu", "sigmoid", "tanh"]), default=defaults.ACTIVATION)
+@click.option("--output", type=click.Choice(["softmax", "sigmoid"]), default="softmax",
+              help="Activation of the 10 outputs.")
+@click.option("--init", type=click.Choice(["glorot", "normal", "fan-in"]), default="glorot",
+              help="Weights: Keras' default, N(0,1), or N(0,1/n_in) (biases N(0,1) for the last two).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=defaults.DROPOUT)
-@click.option("--l2", type=click.FloatRange(min=0), default=defaults.L2, help="L2 weight decay on kernels.")
+@click.option("--l2", type=click.FloatRange(min=0), default=defaults.L2,
+              help="L2 weight decay: Keras' l in loss + l*sum(w^2).")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default=defaults.OPTIMIZER)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Learning rate.  [default: Keras' default for the optimizer]")
@@ -92,31 +105,33 @@ def cli():
               help="Momentum for sgd and rmsprop.")
 @click.option("--epochs", type=click.IntRange(min=1), default=defaults.EPOCHS)
 @click.option("--batch-size", type=click.IntRange(min=1), default=defaults.BATCH_SIZE)
-@click.option("--loss", type=click.Choice(["crossentropy", "mse"]), default=defaults.LOSS)
+@click.option("--loss", type=click.Choice(["crossentropy", "mse", "quadratic", "binary-crossentropy"]),
+              default=defaults.LOSS, help="quadratic and binary-crossentropy are Nielsen's costs, summed over outputs.")
+@click.option("--augment", type=click.Choice(["none", "shift"]), default="none",
+              help="shift: add each training image moved one pixel in each of 4 directions.")
 @click.option("--seed", type=int, default=defaults.SEED, help="Same seed and data give the same history.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Checkpoint to write.  [default: models/<model>.keras]")
+              help="Checkpoint to write.  [default: models/<preset or model>.keras]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out (otherwise it is never touched).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same command.")
 @click.option("--onnx/--no-onnx", default=True, help="Also export ONNX for fast prediction.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def train(architecture, data, validation_size, limit, hidden, activation, dropout, l2, optimizer, lr,
-          momentum, epochs, batch_size, loss, seed, out, overwrite, resume, onnx, quiet):
+@click.pass_context
+def train(ctx, preset, data, out, overwrite, resume, onnx, quiet, **options):
     """Train a model on MNIST and save its best checkpoint, metadata and history."""
     from digitcli.data import load_dataset
     from digitcli.training import TrainingInterrupted, TrainSettings
     from digitcli.training import train as run_training
 
-    out = Path(out or f"{defaults.MODEL_DIR}/{architecture}.keras")
-    settings = TrainSettings(model=architecture, hidden=hidden, activation=activation, dropout=dropout, l2=l2,
-                             optimizer=optimizer, lr=lr, momentum=momentum, epochs=epochs, batch_size=batch_size,
-                             loss=loss, seed=seed, validation_size=validation_size, limit=limit)
+    settings = TrainSettings(**_settings(ctx, preset, options))
+    out = Path(out or f"{defaults.MODEL_DIR}/{preset or settings.model}.keras")
     if not quiet:
         note(f"loading MNIST from {data or 'the Keras download'}")
-    dataset = load_dataset(data, validation_size, limit)
+    dataset = load_dataset(data, settings.validation_size, settings.limit)
     if not quiet:
         sizes = dataset.sizes()
-        note(f"training {architecture} on {sizes['train']:,} images, validating on {sizes['validation']:,}")
+        what = f"preset {preset} ({settings.model})" if preset else settings.model
+        note(f"training {what} on {sizes['train']:,} images, validating on {sizes['validation']:,}")
     verbose = 0 if quiet else (1 if sys.stderr.isatty() else 2)
     try:
         meta = run_training(settings, dataset, out, resume=resume, overwrite=overwrite, verbose=verbose,
@@ -129,6 +144,24 @@ def train(architecture, data, validation_size, limit, hidden, activation, dropou
     epochs = len(meta["history"])
     click.echo(f"test accuracy {100 * acc:.2f}% after {epochs} epoch{'s' if epochs != 1 else ''} "
                f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s; wrote {files}")
+
+
+def _settings(ctx, preset, options):
+    """TrainSettings fields: the defaults, then the preset's, then whatever the user typed."""
+    from click.core import ParameterSource
+
+    from digitcli.presets import resolve
+
+    options["model"] = options.pop("architecture")
+    chosen = {}
+    if preset:
+        chosen.update(resolve(preset, options["augment"]))
+    for name, value in options.items():
+        source = ctx.get_parameter_source("architecture" if name == "model" else name)
+        if source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT) or name not in chosen:
+            chosen[name] = value
+    chosen["preset"] = preset
+    return chosen
 
 
 def _written(out):
@@ -282,3 +315,110 @@ def _plot_digits(inputs, labels, model, path):
     right, judged = prediction.accuracy(records)
     suptitle = f"{right} of {judged} read correctly" if judged else None
     return drawing.save(drawing.draw_digits(images, titles, wrong, suptitle=suptitle), path)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(defaults.FORMATS), default="table")
+def presets(fmt):
+    """List the training presets (`digitcli train --preset NAME`) and what each reproduces."""
+    from digitcli.output import render
+    from digitcli.presets import PRESETS
+
+    rows = [{"preset": name, "model": p["settings"]["model"], "epochs": p["settings"]["epochs"],
+             "target": p["target"], "reproduces": p["reference"], "recipe": p["about"]}
+            for name, p in PRESETS.items()]
+    if fmt == "table":
+        for row in rows:
+            click.echo(f"{row['preset']:14s} {row['recipe']}\n{'':14s} expect {row['reproduces']}; "
+                       f"this project's target {100 * row['target']:.1f}%")
+        return
+    click.echo(render(rows, list(rows[0]), fmt))
+
+
+digits_option = click.option("--digits", "count", type=click.IntRange(1, 40), default=None,
+                             help="How many digits each image holds, when known.  [default: found by segmentation]")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
+@click.option("-o", "--out", default="prepared", type=click.Path(),
+              help="A folder (one 28x28 CSV per digit) or a FILE.csv (one row of 784 per digit).")
+@digits_option
+@click.option("--show", is_flag=True, help="Also write NAME-prepared.png: the photo and the digits found.")
+@click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
+def prepare(images, out, count, show, strict):
+    """Turn photos or scans of handwritten digits into MNIST-style 28x28 CSVs (the seed's format).
+
+    Each image is cleaned of uneven light, split into digits left to right, and each digit is
+    cropped, scaled to 20 pixels and centred by its centre of mass, as MNIST was made. Prints the
+    path of each file written."""
+    import numpy as np
+
+    from digitcli import fileio, photos
+
+    prepared, errors, _ = photos.read_images(images, count, strict)
+    for name, message in errors:
+        note(f"error: {message}")
+    out = Path(out)
+    written = []
+    if out.suffix.lower() == ".csv":
+        rows = [d.reshape(784) for p in prepared for d in p.digits]
+        if rows:
+            text = "\n".join(",".join(map(str, r)) for r in np.array(rows, dtype=int)) + "\n"
+            fileio.write_text(out, text)
+            written.append(out)
+    else:
+        for p in prepared:
+            stem = Path(p.name).stem
+            names = [f"{stem}.csv"] if len(p.digits) == 1 else [f"{stem}_{i}.csv" for i in range(1, len(p.digits) + 1)]
+            for digit, name in zip(p.digits, names):
+                fileio.write_text(out / name, "\n".join(",".join(map(str, r)) for r in digit.astype(int)) + "\n")
+                written.append(out / name)
+    if show:
+        from digitcli import plots
+
+        folder = out.parent if out.suffix.lower() == ".csv" else out
+        for p in prepared:
+            written.append(plots.save(plots.draw_prepared(p), folder / f"{Path(p.name).stem}-prepared.png"))
+    for path in written:
+        click.echo(str(path))
+    if errors:
+        note(f"{len(errors)} image(s) rejected")
+        sys.exit(1)
+
+
+@cli.command("predict-image", context_settings=CONTEXT)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
+@click.option("--model", envvar=defaults.ENV_MODEL, show_envvar=True, type=click.Path(), default=None,
+              help=f"Model file.  [default: {defaults.DEFAULT_MODEL_FILE}]")
+@click.option("--format", "fmt", type=click.Choice(defaults.FORMATS), default="table")
+@click.option("--top-k", type=click.IntRange(1, 10), default=None, help="Also list each digit's K most likely readings.")
+@click.option("--labels", default=None, metavar="FILE|N,N,...",
+              help="True numbers: a CSV of file,label or numbers in input order; adds correct and accuracy.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0,
+              help="Digits read less confidently than this show as '?'.")
+@digits_option
+@click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
+@backend_option
+def predict_image(images, model, fmt, top_k, labels, min_confidence, count, strict, backend):
+    """Read handwritten digits, or whole numbers, from photos and scans (PNG, JPEG, BMP, TIFF).
+
+    `prediction` is the digits read, left to right; `confidence` the lowest of their confidences."""
+    from digitcli import photos
+    from digitcli.output import render
+    from digitcli.predictors import load_predictor
+
+    prepared, errors, order = photos.read_images(images, count, strict)
+    for name, message in errors:
+        note(f"error: {message}")
+    truth = photos.parse_labels(labels, prepared)
+    predictor = load_predictor(resolve_model(model), backend, note=note)
+    recs = photos.records(prepared, errors, order, predictor, truth, top_k, min_confidence)
+    click.echo(render(recs, photos.columns(recs, top_k), fmt))
+    judged = [r for r in recs if "correct" in r]
+    if judged:
+        right = sum(r["correct"] for r in judged)
+        click.echo(f"accuracy: {right} of {len(judged)} correct ({100 * right / len(judged):.1f}%)", err=fmt != "table")
+    if errors:
+        note(f"{len(errors)} image(s) rejected")
+        sys.exit(1)

@@ -9,8 +9,14 @@ EPSILON = 1e-7
 def loss(probabilities, labels, kind="crossentropy"):
     p = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
-    if kind == "mse":
-        return float(np.mean((np.eye(10)[labels] - p) ** 2))
+    if kind in ("mse", "quadratic", "binary-crossentropy"):
+        y = np.eye(10)[labels]
+        if kind == "mse":
+            return float(np.mean((y - p) ** 2))
+        if kind == "quadratic":
+            return float(np.mean(0.5 * np.sum((y - p) ** 2, axis=1)))
+        q = np.clip(p, EPSILON, 1 - EPSILON)
+        return float(np.mean(-np.sum(y * np.log(q) + (1 - y) * np.log(1 - q), axis=1)))
     picked = np.clip(p[np.arange(len(labels)), labels], EPSILON, 1 - EPSILON)
     return float(-np.mean(np.log(picked)))
 

@@ -1,11 +1,12 @@
 """Model builders, keyed by name in BUILDERS. Import this module only where Keras is needed."""
 
 import keras
-from keras import layers, regularizers
+from keras import initializers, layers, regularizers
 
 from digitcli.errors import UsageProblem
 
-DEFAULT_HIDDEN = {"dense": (400, 100), "cnn": ()}
+DEFAULT_HIDDEN = {"dense": (400, 100), "cnn": (), "book-cnn": (100,)}
+INITS = ("glorot", "normal", "fan-in")
 
 
 def _reg(l2):
@@ -13,43 +14,68 @@ def _reg(l2):
     return regularizers.L2(l2) if l2 else None
 
 
-def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0):
-    """Input(784) → Dense(h, activation)... → Dropout → Dense(10, softmax)."""
+def _init(init):
+    """Kernel and bias initialisers: Keras' default (Glorot, zero bias), Nielsen's ch. 1 N(0, 1) for
+    both, or his ch. 3 N(0, 1/n_in) weights with N(0, 1) biases."""
+    if init == "normal":
+        return {"kernel_initializer": initializers.RandomNormal(0.0, 1.0),
+                "bias_initializer": initializers.RandomNormal(0.0, 1.0)}
+    if init == "fan-in":
+        return {"kernel_initializer": initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal"),
+                "bias_initializer": initializers.RandomNormal(0.0, 1.0)}
+    return {}
+
+
+def _head(model, hidden, activation, dropout, l2, output, init):
+    for i, units in enumerate(hidden, 1):
+        model.add(layers.Dense(units, activation=activation, kernel_regularizer=_reg(l2), name=f"hidden{i}",
+                               **_init(init)))
+    if dropout:
+        model.add(layers.Dropout(dropout, name="dropout"))
+    model.add(layers.Dense(10, activation=output, kernel_regularizer=_reg(l2), name="digits", **_init(init)))
+    return model
+
+
+def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
+    """Input(784) → Dense(h, activation)... → Dropout → Dense(10, output)."""
     model = keras.Sequential(name="dense")
     model.add(keras.Input(shape=(784,), name="pixels"))
-    for i, units in enumerate(hidden, 1):
-        model.add(layers.Dense(units, activation=activation, kernel_regularizer=_reg(l2), name=f"hidden{i}"))
-    if dropout:
-        model.add(layers.Dropout(dropout, name="dropout"))
-    model.add(layers.Dense(10, activation="softmax", kernel_regularizer=_reg(l2), name="digits"))
-    return model
+    return _head(model, hidden, activation, dropout, l2, output, init)
 
 
-def build_cnn(hidden=(), activation="relu", dropout=0.5, l2=0.0):
-    """Input(28,28,1) → Conv(32,3) → Pool → Conv(64,3) → Pool → Flatten → [Dense(h)...] → Dropout → Dense(10)."""
+def build_cnn(hidden=(), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
+    """keras.io's convnet: Input(28,28,1) → Conv(32,3) → Pool → Conv(64,3) → Pool → Flatten →
+    [Dense(h)...] → Dropout → Dense(10)."""
     model = keras.Sequential(name="cnn")
     model.add(keras.Input(shape=(28, 28, 1), name="pixels"))
-    model.add(layers.Conv2D(32, 3, activation=activation, kernel_regularizer=_reg(l2), name="conv1"))
+    model.add(layers.Conv2D(32, 3, activation=activation, kernel_regularizer=_reg(l2), name="conv1", **_init(init)))
     model.add(layers.MaxPooling2D(2, name="pool1"))
-    model.add(layers.Conv2D(64, 3, activation=activation, kernel_regularizer=_reg(l2), name="conv2"))
+    model.add(layers.Conv2D(64, 3, activation=activation, kernel_regularizer=_reg(l2), name="conv2", **_init(init)))
     model.add(layers.MaxPooling2D(2, name="pool2"))
     model.add(layers.Flatten(name="flatten"))
-    for i, units in enumerate(hidden, 1):
-        model.add(layers.Dense(units, activation=activation, kernel_regularizer=_reg(l2), name=f"hidden{i}"))
-    if dropout:
-        model.add(layers.Dropout(dropout, name="dropout"))
-    model.add(layers.Dense(10, activation="softmax", kernel_regularizer=_reg(l2), name="digits"))
-    return model
+    return _head(model, hidden, activation, dropout, l2, output, init)
 
 
-BUILDERS = {"dense": build_dense, "cnn": build_cnn}
+def build_book_cnn(hidden=(100,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot"):
+    """Nielsen's chapter 6 network: Conv(20,5) → Pool(2) → Conv(40,5) → Pool(2) → Dense(100) → Dense(10)."""
+    model = keras.Sequential(name="book-cnn")
+    model.add(keras.Input(shape=(28, 28, 1), name="pixels"))
+    model.add(layers.Conv2D(20, 5, activation=activation, kernel_regularizer=_reg(l2), name="conv1", **_init(init)))
+    model.add(layers.MaxPooling2D(2, name="pool1"))
+    model.add(layers.Conv2D(40, 5, activation=activation, kernel_regularizer=_reg(l2), name="conv2", **_init(init)))
+    model.add(layers.MaxPooling2D(2, name="pool2"))
+    model.add(layers.Flatten(name="flatten"))
+    return _head(model, hidden, activation, dropout, l2, output, init)
 
 
-def build(name, hidden=None, activation="relu", dropout=0.5, l2=0.0):
+BUILDERS = {"dense": build_dense, "cnn": build_cnn, "book-cnn": build_book_cnn}
+
+
+def build(name, hidden=None, activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
     try:
         builder = BUILDERS[name]
     except KeyError:
         raise UsageProblem(f"unknown model {name!r}; choose one of {', '.join(BUILDERS)}", "--model") from None
     if hidden is None:
         hidden = DEFAULT_HIDDEN[name]
-    return builder(hidden=tuple(hidden), activation=activation, dropout=dropout, l2=l2)
+    return builder(hidden=tuple(hidden), activation=activation, dropout=dropout, l2=l2, output=output, init=init)

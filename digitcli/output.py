@@ -11,7 +11,9 @@ def _cell(value):
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, (list, tuple)):
-        # top-k pairs [[digit, probability], ...] read best as "3:0.9120 8:0.0510"
+        if value and all(isinstance(v, (list, tuple)) and v and isinstance(v[0], (list, tuple)) for v in value):
+            return " | ".join(_cell(v) for v in value)  # one top-k list per digit of a number
+        # [[digit, probability], ...] reads best as "3:0.9120 8:0.0510"
         return " ".join(f"{v[0]}:{v[1]:.4f}" if isinstance(v, (list, tuple)) else _cell(v) for v in value)
     return str(value)
 

@@ -151,3 +151,29 @@ def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
         written.append(save(draw_digits(raw.x_test[wrong], titles, flags, suptitle=suptitle),
                             out_dir / f"{name}-misclassified.{fmt}"))
     return written
+
+
+def draw_prepared(prepared):
+    """Before and after for `prepare --show`: the photo with a box round each digit found, then each
+    digit as the model will see it."""
+    from matplotlib.patches import Rectangle
+
+    k = len(prepared.digits)
+    fig = plt.figure(figsize=(4 + 1.6 * k, 3.6))
+    grid = fig.add_gridspec(1, k + 2, width_ratios=[2.5, 0.2] + [1] * k)
+    page = fig.add_subplot(grid[0, 0])
+    page.imshow(prepared.gray, cmap="gray", vmin=0, vmax=255)
+    for i, mask in enumerate(prepared.masks, 1):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        page.add_patch(Rectangle((cols[0] - 0.5, rows[0] - 0.5), cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1,
+                                 fill=False, edgecolor="crimson", linewidth=1.5))
+        page.text(cols[0], rows[0] - 3, str(i), color="crimson", fontsize=9, va="bottom")
+    page.set_title(Path(prepared.name).name, fontsize=9, pad=14)
+    page.set_axis_off()
+    for i, digit in enumerate(prepared.digits):
+        ax = fig.add_subplot(grid[0, i + 2])
+        ax.matshow(digit, cmap="binary", vmin=0, vmax=255)
+        ax.set_title(f"digit {i + 1}\n28 x 28", fontsize=8)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig

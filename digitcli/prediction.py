@@ -31,7 +31,7 @@ def _is_labels_file(path):
         return False
 
 
-def expand(arguments, suffix=".csv", skip=()):
+def expand(arguments, suffixes=(".csv",), skip=()):
     """Each argument as (name, problem): files as given, folders as their sorted *.csv (less labels
     files such as the one given to --labels, kept beside the digits), globs expanded."""
     skip = {Path(p).resolve() for p in skip}
@@ -42,10 +42,10 @@ def expand(arguments, suffix=".csv", skip=()):
             found.append((arg, None))
         elif path.is_dir():
             inside = sorted(p for p in path.iterdir()
-                            if p.suffix.lower() == suffix and p.is_file() and p.resolve() not in skip
+                            if p.suffix.lower() in suffixes and p.is_file() and p.resolve() not in skip
                             and not _is_labels_file(p))
             if not inside:
-                found.append((arg, f"{arg}: folder has no {suffix} files"))
+                found.append((arg, f"{arg}: folder has no {' or '.join(suffixes)} files"))
             found.extend((str(p), None) for p in inside)
         elif path.exists():
             found.append((arg, None))

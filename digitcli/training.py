@@ -24,8 +24,10 @@ from digitcli import __version__, defaults, fileio, modelfile
 from digitcli.errors import OutputError, UsageProblem
 from digitcli.pixels import model_input
 
-LOSSES = ("crossentropy", "mse")
+LOSSES = ("crossentropy", "mse", "quadratic", "binary-crossentropy")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
+OUTPUTS = ("softmax", "sigmoid")
+AUGMENTS = ("none", "shift")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class TrainSettings:
     seed: int = defaults.SEED
     validation_size: int = defaults.VALIDATION_SIZE
     limit: int | None = None
+    output: str = "softmax"
+    init: str = "glorot"
+    augment: str = "none"
+    preset: str | None = None
 
     def learning_rate(self):
         return self.lr if self.lr is not None else defaults.LEARNING_RATES[self.optimizer]
@@ -117,13 +123,11 @@ def _optimizer(settings):
 def _targets(labels, loss):
     import numpy as np
 
-    if loss == "mse":
+    from digitcli.losses import ONE_HOT
+
+    if loss in ONE_HOT:
         return np.eye(10, dtype="float32")[labels]
     return labels.astype("int32")
-
-
-def _keras_loss(loss):
-    return "mean_squared_error" if loss == "mse" else "sparse_categorical_crossentropy"
 
 
 def read_history(csv_path):
@@ -223,8 +227,10 @@ def _prepare_output(out, staging, settings, resume, overwrite, note):
     fileio.write_json(staging / "settings.json", wanted)
 
 
-def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=None):
-    """Train, save the best checkpoint to `out` and return the metadata written beside it."""
+def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=None,
+          callbacks=()):
+    """Train, save the best checkpoint to `out` and return the metadata written beside it.
+    `callbacks` run after digitcli's own (benchmarks use this to time epochs)."""
     note = note or (lambda msg: print(msg, file=sys.stderr))
     out = Path(out)
     staging = staging_dir(out)
@@ -241,12 +247,22 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
 
         keras.utils.set_random_seed(settings.seed)
         tf.config.experimental.enable_op_determinism()
-        model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2)
-        model.compile(optimizer=_optimizer(settings), loss=_keras_loss(settings.loss), metrics=["accuracy"])
+        from digitcli.losses import KERAS_LOSSES
+
+        model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2,
+                      settings.output, settings.init)
+        images, labels = dataset.x_train, dataset.y_train
+        if settings.augment == "shift":
+            from digitcli.data import with_shifts
+
+            images, labels = with_shifts(images, labels)
+        steps = -(-len(labels) // settings.batch_size)
+        model.compile(optimizer=_optimizer(settings), loss=KERAS_LOSSES[settings.loss], metrics=["accuracy"],
+                      steps_per_execution=min(defaults.STEPS_PER_EXECUTION, steps))
 
         shape = model.input_shape[1:]
-        x_train = model_input(dataset.x_train, shape)
-        y_train = _targets(dataset.y_train, settings.loss)
+        x_train = model_input(images, shape)
+        y_train = _targets(labels, settings.loss)
         has_val = len(dataset.y_val) > 0
         validation = (model_input(dataset.x_val, shape), _targets(dataset.y_val, settings.loss)) if has_val else None
         monitor = "val_accuracy" if has_val else "accuracy"
@@ -258,7 +274,7 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
         # Order matters for a kill between callbacks: the history row is written before the backup,
         # so a resumed run may repeat an epoch (read_history keeps its last row) but never loses one.
         # double_checkpoint keeps the previous backup usable if the kill lands during a backup write.
-        callbacks = [
+        own = [
             keras.callbacks.CSVLogger(str(log_csv), append=True),
             _atomic_checkpoint(keras)(str(best_weights), monitor=monitor, mode="max", save_best_only=True,
                                       save_weights_only=True, initial_value_threshold=best_so_far),
@@ -269,8 +285,9 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
         try:
             # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
             with stop, contextlib.redirect_stdout(sys.stderr):
+                # Validation batches only change speed, not results: use large ones.
                 model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
-                          validation_data=validation, callbacks=[*callbacks, stop.callback(keras)],
+                          validation_data=validation, validation_batch_size=1024, callbacks=[*own, stop.callback(keras), *callbacks],
                           verbose=verbose, shuffle=True)
         except OSError as exc:  # Keras writing its backup, best weights or log: full disk and the like
             raise fileio.explain_os_error(staging, exc) from None
@@ -298,7 +315,8 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
             "architecture": settings.model,
             "input_shape": list(shape),
             "settings": settings.as_dict(),
-            "data": {"source": dataset.source, **dataset.sizes()},
+            "data": {"source": dataset.source, **dataset.sizes(),
+                     **({"train_augmented": len(labels)} if settings.augment != "none" else {})},
             "history": history,
             "best_epoch": best_epoch,
             "selected_by": monitor,

@@ -6,6 +6,9 @@ noise, then processed by digitcli's MNIST recipe (digitcli.imageprep) into a 28 
 seed's format. Nothing here comes from MNIST or any other data set.
 
     python sample_digits/generate.py            # rewrites sample_digits/*.csv and labels.csv
+
+It also draws two photos for `digitcli predict-image`: photo_7.png (one digit) and number_2025.jpg
+(a handwritten year, digits side by side on one sheet).
 """
 
 import csv
@@ -96,6 +99,10 @@ def main(out_dir=Path(__file__).resolve().parent, per_class=4, seed=2026):
             grid = prepare_array(draw_digit(digit, rng), name)
             np.savetxt(out_dir / name, grid, fmt="%d", delimiter=",")
             rows.append((name, digit))
+    photos = np.random.default_rng(seed + 1)  # a stream of its own: the CSVs above stay as they are
+    Image.fromarray(draw_digit(7, photos)).save(out_dir / "photo_7.png")
+    year = np.hstack([draw_digit(d, photos, page=200) for d in (2, 0, 2, 5)])
+    Image.fromarray(year).save(out_dir / "number_2025.jpg", quality=90)
     with open(out_dir / "labels.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "label"])

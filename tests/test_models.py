@@ -42,3 +42,44 @@ def test_options_change_the_network():
 def test_unknown_model_name():
     with pytest.raises(UsageProblem, match="unknown model 'lenet'; choose one of dense, cnn"):
         models.build("lenet")
+
+
+def test_book_cnn_is_nielsens_chapter_6_network():
+    model = models.build("book-cnn", dropout=0.0)  # as the nielsen-ch6 preset builds it
+    assert [(type(layer).__name__, getattr(layer, "filters", getattr(layer, "units", None))) for layer in model.layers] == [
+        ("Conv2D", 20), ("MaxPooling2D", None), ("Conv2D", 40), ("MaxPooling2D", None), ("Flatten", None),
+        ("Dense", 100), ("Dense", 10)]
+    assert model.layers[0].kernel_size == (5, 5)
+    assert model.count_params() == 520 + 20_040 + 64_100 + 1_010
+
+
+def test_book_initialisations():
+    import numpy as np
+
+    keras.utils.set_random_seed(1)
+    model = models.build("dense", hidden=(400,), dropout=0, init="fan-in", output="sigmoid")
+    kernel, bias = (np.asarray(w) for w in model.layers[0].weights)
+    assert abs(kernel.std() - 1 / np.sqrt(784)) < 0.002 and abs(kernel.mean()) < 0.002
+    assert abs(bias.std() - 1.0) < 0.1
+    assert model.layers[-1].activation.__name__ == "sigmoid"
+    model = models.build("dense", hidden=(400,), dropout=0, init="normal")
+    assert abs(np.asarray(model.layers[0].weights[0]).std() - 1.0) < 0.01
+
+
+def test_book_losses_match_numpy_and_the_book_formulas():
+    import numpy as np
+
+    from digitcli import losses, metrics
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(10), 32).astype("float32")
+    labels = rng.integers(0, 10, 32)
+    y = np.eye(10, dtype="float32")[labels]
+    quad = float(np.mean(keras.ops.convert_to_numpy(losses.quadratic(y, p))))
+    assert quad == pytest.approx(np.mean(0.5 * ((y - p) ** 2).sum(axis=1)), rel=1e-5)
+    assert quad == pytest.approx(metrics.loss(p, labels, "quadratic"), rel=1e-5)
+    bce = float(np.mean(keras.ops.convert_to_numpy(losses.binary_crossentropy_sum(y, p))))
+    assert bce == pytest.approx(metrics.loss(p, labels, "binary-crossentropy"), rel=1e-4)
+    # Keras' own MSE averages over the 10 outputs: the book's quadratic cost is 5 times it.
+    mse = float(keras.losses.MeanSquaredError()(y, p))
+    assert quad == pytest.approx(5 * mse, rel=1e-5)

@@ -1,0 +1,106 @@
+"""Train presets on real MNIST and compare with the plain Keras script, in one run.
+
+    python bench/train_bench.py --data ../shared/data/mnist --presets seed001 --plain
+    python bench/train_bench.py --data ../shared/data/mnist --presets keras-convnet,nielsen-ch1,nielsen-ch3
+
+Prints, per preset: epochs, training seconds, seconds per epoch, test accuracy of the kept
+checkpoint, the first epoch and second at which test accuracy reached the preset's target (test
+accuracy is measured after each epoch for this report only; nothing is selected by it), and the
+figure the seed or the book reports. With --plain, bench/plain_seed001.py runs in the same process
+tree first and seed001's seconds per epoch are given as a ratio to it.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from digitcli.data import load_dataset  # noqa: E402
+from digitcli.pixels import model_input  # noqa: E402
+from digitcli.presets import PRESETS, resolve  # noqa: E402
+from digitcli.training import TrainSettings, train  # noqa: E402
+
+
+class TestClock(keras.callbacks.Callback):
+    """Seconds from the start of each epoch to the end of digitcli's own epoch-end work, then the
+    test accuracy (outside the clock)."""
+
+    def __init__(self, x_test, y_test):
+        super().__init__()
+        self.x_test, self.y_test, self.rows, self.elapsed = x_test, y_test, [], 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.elapsed += time.perf_counter() - self.start
+        acc = float(np.mean(self.model.predict(self.x_test, batch_size=1024, verbose=0).argmax(1) == self.y_test))
+        self.rows.append((epoch + 1, self.elapsed, acc))
+
+
+def reached(rows, target):
+    return next(((e, s) for e, s, a in rows if a >= target), (None, None))
+
+
+def plain(data, epochs):
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "plain_seed001.py"), "--data", data,
+                          "--epochs", str(epochs)], capture_output=True, text=True, check=True).stdout
+    rows = [(int(p[1]), float(p[2]), float(p[6].rstrip("%")) / 100) for p in (line.split() for line in out.splitlines())]
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--presets", default="seed001")
+    parser.add_argument("--plain", action="store_true")
+    parser.add_argument("--epochs", type=int, default=None, help="override every preset's epochs")
+    parser.add_argument("--augment", default="none")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"Keras {keras.__version__}")
+    header = f"{'run':24s} {'epochs':>6s} {'seconds':>8s} {'s/epoch':>8s} {'test acc':>9s} {'target at':>16s}  reference"
+    print(header)
+    plain_rows = None
+    if args.plain:
+        plain_rows = plain(args.data, args.epochs or 10)
+        e, s = reached(plain_rows, 0.98)
+        print(f"{'plain seed001 script':24s} {len(plain_rows):6d} {plain_rows[-1][1]:8.1f} "
+              f"{plain_rows[-1][1] / len(plain_rows):8.2f} {100 * plain_rows[-1][2]:8.2f}% "
+              f"{f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  (last epoch's weights)", flush=True)
+    for name in args.presets.split(","):
+        preset = PRESETS[name]
+        fields = resolve(name, args.augment)
+        fields.update({"preset": name, "augment": args.augment})
+        if args.epochs:
+            fields["epochs"] = args.epochs
+        settings = TrainSettings(**fields)
+        dataset = load_dataset(args.data, settings.validation_size)
+        shape = (784,) if settings.model == "dense" else (28, 28, 1)
+        clock = TestClock(model_input(dataset.x_test, shape), dataset.y_test)
+        with tempfile.TemporaryDirectory() as tmp:
+            meta = train(settings, dataset, Path(tmp) / f"{name}.keras", verbose=0, export_onnx=False,
+                         note=lambda m: None, callbacks=[clock])
+        e, s = reached(clock.rows, preset["target"])
+        seconds = clock.rows[-1][1]
+        print(f"{name + ('+shift' if args.augment == 'shift' else ''):24s} {len(clock.rows):6d} {seconds:8.1f} "
+              f"{seconds / len(clock.rows):8.2f} {100 * meta['test']['accuracy']:8.2f}% "
+              f"{f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  {preset['reference']}", flush=True)
+        if name == "seed001" and plain_rows:
+            ratio = (seconds / len(clock.rows)) / (plain_rows[-1][1] / len(plain_rows))
+            print(f"{'seed001 / plain s/epoch':24s} {ratio:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

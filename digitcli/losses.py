@@ -1,0 +1,30 @@
+"""Nielsen's costs as Keras losses: summed over the 10 outputs per image (Keras then averages over
+the mini-batch), so the book's learning rates carry over unchanged. Registered with Keras so saved
+models name them; digitcli loads models with compile=False and never needs them back."""
+
+import keras
+from keras import ops
+
+EPSILON = 1e-7
+
+
+@keras.saving.register_keras_serializable(package="digitcli")
+def quadratic(y_true, y_pred):
+    """C = ½‖y − a‖² (Nielsen, chapter 1)."""
+    return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="digitcli")
+def binary_crossentropy_sum(y_true, y_pred):
+    """C = −Σⱼ [yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)] (Nielsen, chapter 3)."""
+    p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+    return -ops.sum(y_true * ops.log(p) + (1 - y_true) * ops.log(1 - p), axis=-1)
+
+
+KERAS_LOSSES = {
+    "crossentropy": "sparse_categorical_crossentropy",
+    "mse": "mean_squared_error",
+    "quadratic": quadratic,
+    "binary-crossentropy": binary_crossentropy_sum,
+}
+ONE_HOT = {"mse", "quadratic", "binary-crossentropy"}  # losses that compare against one-hot targets

@@ -1,0 +1,39 @@
+"""The benchmark scripts run (briefly) and print the figures they promise. Their timings are
+reported by running them in full, never asserted here."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def bench(*args, timeout=600):
+    result = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.splitlines()
+
+
+def test_train_bench_prints_a_row_per_run_and_the_ratio(real_data):
+    lines = bench("bench/train_bench.py", "--data", real_data, "--presets", "seed001", "--plain", "--epochs", "1")
+    rows = {line.split()[0]: line for line in lines[2:-1]}  # the last line is the ratio
+    assert lines[1].split()[:6] == ["run", "epochs", "seconds", "s/epoch", "test", "acc"]
+    assert rows["plain"].split()[3] == "1" and rows["seed001"].split()[1] == "1"
+    assert 0.9 < float(rows["seed001"].split()[4].rstrip("%")) <= 100
+    assert 0 < float(lines[-1].split()[-1]) < 10  # seed001 / plain s/epoch
+
+
+def test_levers_bench_prints_a_ratio_per_variant(real_data):
+    lines = bench("bench/levers.py", "--data", real_data, "--epochs", "1", "--only", "2")
+    assert lines[0].split() == ["variant", "first", "s", "s/epoch", "ratio"]
+    assert lines[1].split()[-1] == "1.00" and len(lines) == 3
+
+
+def test_predict_speed_bench(real_data):
+    lines = bench("bench/predict_speed.py", "--data", real_data, "--repeat", "1")
+    assert lines[1].startswith("one file, default (ONNX)") and "images/s" in lines[4]
+    assert "first 10,000 MNIST test images" in lines[-1]

@@ -1,0 +1,170 @@
+"""prepare and predict-image on photos made on the fly by bench/photo_digits.py from the project's
+own sample digits (the benchmark makes the same kind from MNIST, which is never committed)."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from conftest import ROOT, SAMPLES, SHIPPED_DENSE, sample_labels
+from digitcli.cli import cli
+from digitcli.imageprep import prepare_array
+
+sys.path.insert(0, str(ROOT / "bench"))
+import photo_digits  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not SHIPPED_DENSE.exists(), reason="shipped model missing")
+CNN = ROOT / "models" / "cnn.keras"
+LABELS = sample_labels()
+
+
+def digit(name):
+    return np.loadtxt(SAMPLES / name, delimiter=",").astype(np.uint8)
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def records(*args, **kw):
+    """predict-image's JSON records (the default model unless --model is among args)."""
+    model = [] if "--model" in args else ["--model", SHIPPED_DENSE]
+    return [json.loads(line) for line in run("predict-image", *model, *args, "--format", "json", **kw).stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Ten single-digit photos (one per class, both polarities, PNG and JPEG) and their labels."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(7)
+    names = [f"digit{d}_{1 + d % 4}.csv" for d in range(10)]
+    paths = []
+    for i, name in enumerate(names):
+        img = photo_digits.single(digit(name), rng)
+        path = folder / f"p{i}{'.png' if i % 2 else '.jpg'}"
+        img.save(path)
+        paths.append(path)
+    return paths, [LABELS[n] for n in names]
+
+
+def test_predict_image_reads_single_digit_photos(photos):
+    paths, labels = photos
+    recs = records(*paths, "--labels", ",".join(map(str, labels)))
+    assert [r["prediction"] for r in recs] == [str(d) for d in labels]
+    assert all(r["correct"] for r in recs) and all(len(r["digits"]) == 1 for r in recs)
+
+
+def test_prepare_writes_the_seeds_format_that_predict_csv_reads_the_same(photos, tmp_path):
+    paths, labels = photos
+    written = run("prepare", *paths[:3], "-o", tmp_path / "out").stdout.split()
+    assert written == [str(tmp_path / "out" / f"{p.stem}.csv") for p in paths[:3]]
+    grid = np.loadtxt(written[0], delimiter=",")
+    assert grid.shape == (28, 28) and grid.min() == 0 and grid.max() == 255
+    as_csv = [json.loads(x)["prediction"] for x in run("predict-csv", *written, "--model", SHIPPED_DENSE, "--format", "json").stdout.splitlines()]
+    assert [str(p) for p in as_csv] == [r["prediction"] for r in records(*paths[:3])]
+
+
+def test_prepare_one_csv_file_and_show(photos, tmp_path):
+    paths, _ = photos
+    out = tmp_path / "all.csv"
+    written = run("prepare", *paths[:4], "-o", out, "--show").stdout.split()
+    assert written[0] == str(out) and written[1:] == [str(tmp_path / f"{p.stem}-prepared.png") for p in paths[:4]]
+    assert np.loadtxt(out, delimiter=",").shape == (4, 784)
+    assert Image.open(written[1]).format == "PNG"
+
+
+def test_the_mnist_recipe(photos):
+    """Ink high on zero, longer side 20 pixels, centre of mass at MNIST's centre."""
+    from scipy import ndimage
+
+    from digitcli.imageprep import CENTRE
+
+    paths, _ = photos
+    for path in paths[:5]:
+        grid = prepare_array(np.asarray(Image.open(path).convert("L")))
+        rows, cols = np.flatnonzero(grid.max(axis=1) > 40), np.flatnonzero(grid.max(axis=0) > 40)
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in range(18, 23)
+        assert np.allclose(ndimage.center_of_mass(grid.astype(float)), CENTRE, atol=0.6)
+        assert grid[0].max() == grid[-1].max() == grid[:, 0].max() == grid[:, -1].max() == 0
+
+
+def test_polarity_does_not_matter(tmp_path):
+    rng = np.random.default_rng(3)
+    img = np.asarray(photo_digits.single(digit("digit4_1.csv"), rng))
+    Image.fromarray(img).save(tmp_path / "a.png")
+    Image.fromarray(255 - img).save(tmp_path / "b.png")
+    a, b = records(tmp_path / "a.png", tmp_path / "b.png")
+    assert a["prediction"] == b["prediction"] == "4"
+
+
+def strip_photo(path, names, rng, touching):
+    photo_digits.strip(np.stack([digit(n) for n in names]), rng, touching=touching).save(path)
+    return "".join(str(LABELS[n]) for n in names)
+
+
+def test_a_number_is_read_left_to_right(tmp_path):
+    rng = np.random.default_rng(11)
+    truth = strip_photo(tmp_path / "n.png", ["digit2_1.csv", "digit0_2.csv", "digit2_3.csv", "digit5_1.csv"], rng, 0)
+    rec = records(tmp_path / "n.png", "--model", CNN)[0]
+    assert truth == "2025" and rec["prediction"] == "2025"
+    assert [d for d, _ in rec["digits"]] == [2, 0, 2, 5]
+    assert rec["confidence"] == min(c for _, c in rec["digits"])
+    assert records(tmp_path / "n.png", "--model", CNN, "--digits", "4")[0]["prediction"] == "2025"
+
+
+def blob(mask, top, left, h, w):
+    mask[top:top + h, left:left + w] = True
+    return mask
+
+
+def test_segmentation_pieces_slivers_touching_and_counts():
+    from digitcli.segment import split_digits
+
+    def spans(masks):
+        return [(int(np.flatnonzero(m.any(0))[0]), int(np.flatnonzero(m.any(0))[-1])) for m in masks]
+
+    row = np.zeros((60, 200), bool)
+    for left in (10, 70, 130):  # three separate digits
+        blob(row, 10, left, 40, 25)
+    assert spans(split_digits(row)) == [(10, 34), (70, 94), (130, 154)]
+
+    broken = blob(blob(np.zeros((60, 100), bool), 10, 20, 18, 25), 32, 22, 18, 22)  # a stroke in two pieces
+    assert len(split_digits(broken)) == 1
+
+    sliver = blob(blob(row.copy(), 30, 157, 3, 3), 10, 180, 1, 1)  # a dot beside the last digit
+    assert len(split_digits(sliver)) == 3
+
+    touching = blob(blob(blob(np.zeros((60, 120), bool), 10, 10, 40, 30), 10, 50, 40, 30), 28, 40, 4, 10)
+    assert spans(split_digits(touching)) == [(10, 39), (40, 79)] or spans(split_digits(touching)) == [(10, 49), (50, 79)]
+    assert len(split_digits(touching, count=2)) == 2
+    assert len(split_digits(row, count=2)) == 2  # told there are two: the closest pieces join
+
+
+def test_bad_images(tmp_path):
+    (tmp_path / "text.png").write_text("not an image")
+    Image.fromarray(np.full((120, 160), 200, np.uint8)).save(tmp_path / "blank.png")
+    noise = np.random.default_rng(0).normal(200, 3, (120, 160)).clip(0, 255).astype(np.uint8)
+    Image.fromarray(noise).save(tmp_path / "paper.png")
+    dots = np.full((200, 400), 230, np.uint8)
+    for top in range(10, 190, 20):
+        for left in range(10, 390, 20):
+            dots[top:top + 8, left:left + 8] = 0
+    Image.fromarray(dots).save(tmp_path / "dots.png")
+    result = run("predict-image", "--model", SHIPPED_DENSE, *(tmp_path / n for n in ("text.png", "blank.png", "paper.png", "dots.png", "nope.png")),
+                 code=1)
+    err = result.stderr
+    assert f"error: {tmp_path / 'text.png'}: not an image Pillow can read" in err
+    assert f"error: {tmp_path / 'blank.png'}: no ink found" in err
+    assert f"error: {tmp_path / 'paper.png'}: no ink found" in err
+    assert f"error: {tmp_path / 'dots.png'}: " in err and "too many to be a row of digits" in err
+    assert f"error: {tmp_path / 'nope.png'}: file not found" in err
+    assert "5 image(s) rejected" in err
+    result = run("prepare", tmp_path / "blank.png", "--strict", "-o", tmp_path / "out", code=1)
+    assert result.stderr.strip().startswith(f"Error: {tmp_path / 'blank.png'}: no ink found")
+    assert not (tmp_path / "out").exists()
