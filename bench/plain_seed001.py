@@ -24,9 +24,9 @@ from digitcli.data import load_raw  # noqa: E402  (only to read the IDX files)
 class EpochClock(keras.callbacks.Callback):
     """Training seconds up to the end of each epoch, and test accuracy then (outside the clock)."""
 
-    def __init__(self, x_test, y_test):
+    def __init__(self, x_test, y_test, echo=True):
         super().__init__()
-        self.x_test, self.y_test, self.rows, self.elapsed = x_test, y_test, [], 0.0
+        self.x_test, self.y_test, self.rows, self.elapsed, self.echo = x_test, y_test, [], 0.0, echo
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -35,7 +35,8 @@ class EpochClock(keras.callbacks.Callback):
         self.elapsed += time.perf_counter() - self.start
         acc = float(np.mean(self.model.predict(self.x_test, batch_size=1024, verbose=0).argmax(1) == self.y_test))
         self.rows.append((epoch + 1, self.elapsed, acc))
-        print(f"epoch {epoch + 1:2d}  {self.elapsed:7.2f} s  test accuracy {100 * acc:.2f}%", flush=True)
+        if self.echo:
+            print(f"epoch {epoch + 1:2d}  {self.elapsed:7.2f} s  test accuracy {100 * acc:.2f}%", flush=True)
 
 
 def main():

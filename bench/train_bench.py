@@ -31,22 +31,8 @@ from digitcli.pixels import model_input  # noqa: E402
 from digitcli.presets import PRESETS, resolve  # noqa: E402
 from digitcli.training import TrainSettings, train  # noqa: E402
 
-
-class TestClock(keras.callbacks.Callback):
-    """Seconds from the start of each epoch to the end of digitcli's own epoch-end work, then the
-    test accuracy (outside the clock)."""
-
-    def __init__(self, x_test, y_test):
-        super().__init__()
-        self.x_test, self.y_test, self.rows, self.elapsed = x_test, y_test, [], 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.elapsed += time.perf_counter() - self.start
-        acc = float(np.mean(self.model.predict(self.x_test, batch_size=1024, verbose=0).argmax(1) == self.y_test))
-        self.rows.append((epoch + 1, self.elapsed, acc))
+sys.path.insert(0, str(ROOT / "bench"))
+from plain_seed001 import EpochClock  # noqa: E402  (the same clock for both, so the ratio is fair)
 
 
 def reached(rows, target):
@@ -88,7 +74,7 @@ def main():
         settings = TrainSettings(**fields)
         dataset = load_dataset(args.data, settings.validation_size)
         shape = (784,) if settings.model == "dense" else (28, 28, 1)
-        clock = TestClock(model_input(dataset.x_test, shape), dataset.y_test)
+        clock = EpochClock(model_input(dataset.x_test, shape), dataset.y_test, echo=False)
         with tempfile.TemporaryDirectory() as tmp:
             meta = train(settings, dataset, Path(tmp) / f"{name}.keras", verbose=0, export_onnx=False,
                          note=lambda m: None, callbacks=[clock])

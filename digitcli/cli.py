@@ -112,7 +112,8 @@ def _preset_names():
 @click.option("--seed", type=int, default=defaults.SEED, help="Same seed and data give the same history.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write.  [default: models/<preset or model>.keras]")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --out (otherwise it is never touched).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --out. Without it the earlier model is kept as NAME.1.keras (.2, ...).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same command.")
 @click.option("--onnx/--no-onnx", default=True, help="Also export ONNX for fast prediction.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")

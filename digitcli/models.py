@@ -36,6 +36,16 @@ def _head(model, hidden, activation, dropout, l2, output, init):
     return model
 
 
+def _conv_pool(model, layers_spec, activation, l2, init):
+    """Conv2D → MaxPool(2) for each (filters, kernel size), then Flatten."""
+    for i, (filters, size) in enumerate(layers_spec, 1):
+        model.add(layers.Conv2D(filters, size, activation=activation, kernel_regularizer=_reg(l2), name=f"conv{i}",
+                                **_init(init)))
+        model.add(layers.MaxPooling2D(2, name=f"pool{i}"))
+    model.add(layers.Flatten(name="flatten"))
+    return model
+
+
 def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
     """Input(784) → Dense(h, activation)... → Dropout → Dense(10, output)."""
     model = keras.Sequential(name="dense")
@@ -46,25 +56,15 @@ def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, outpu
 def build_cnn(hidden=(), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
     """keras.io's convnet: Input(28,28,1) → Conv(32,3) → Pool → Conv(64,3) → Pool → Flatten →
     [Dense(h)...] → Dropout → Dense(10)."""
-    model = keras.Sequential(name="cnn")
-    model.add(keras.Input(shape=(28, 28, 1), name="pixels"))
-    model.add(layers.Conv2D(32, 3, activation=activation, kernel_regularizer=_reg(l2), name="conv1", **_init(init)))
-    model.add(layers.MaxPooling2D(2, name="pool1"))
-    model.add(layers.Conv2D(64, 3, activation=activation, kernel_regularizer=_reg(l2), name="conv2", **_init(init)))
-    model.add(layers.MaxPooling2D(2, name="pool2"))
-    model.add(layers.Flatten(name="flatten"))
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels")], name="cnn")
+    _conv_pool(model, [(32, 3), (64, 3)], activation, l2, init)
     return _head(model, hidden, activation, dropout, l2, output, init)
 
 
 def build_book_cnn(hidden=(100,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot"):
     """Nielsen's chapter 6 network: Conv(20,5) → Pool(2) → Conv(40,5) → Pool(2) → Dense(100) → Dense(10)."""
-    model = keras.Sequential(name="book-cnn")
-    model.add(keras.Input(shape=(28, 28, 1), name="pixels"))
-    model.add(layers.Conv2D(20, 5, activation=activation, kernel_regularizer=_reg(l2), name="conv1", **_init(init)))
-    model.add(layers.MaxPooling2D(2, name="pool1"))
-    model.add(layers.Conv2D(40, 5, activation=activation, kernel_regularizer=_reg(l2), name="conv2", **_init(init)))
-    model.add(layers.MaxPooling2D(2, name="pool2"))
-    model.add(layers.Flatten(name="flatten"))
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels")], name="book-cnn")
+    _conv_pool(model, [(20, 5), (40, 5)], activation, l2, init)
     return _head(model, hidden, activation, dropout, l2, output, init)
 
 

@@ -92,11 +92,6 @@ def records(images, errors, order, predictor, labels, top_k=None, min_confidence
 
 
 def columns(recs, top_k):
-    cols = ["file", "prediction", "confidence", "digits"]
-    if top_k:
-        cols.append("top_k")
-    if any("label" in r for r in recs):
-        cols += ["label", "correct"]
-    if any("error" in r for r in recs):
-        cols.append("error")
-    return cols
+    from digitcli.prediction import columns as predict_columns
+
+    return predict_columns(recs, top_k, base=("file", "prediction", "confidence", "digits"))

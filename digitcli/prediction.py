@@ -152,8 +152,9 @@ def predict(batch, predictor, labels=None, top_k=None, min_confidence=0.0):
     return records, probabilities
 
 
-def columns(records, top_k):
-    cols = ["file", "row", "prediction", "confidence"]
+def columns(records, top_k, base=("file", "row", "prediction", "confidence")):
+    """The output columns: `base`, then whichever optional fields the records carry."""
+    cols = list(base)
     if top_k:
         cols.append("top_k")
     if any("label" in r for r in records):

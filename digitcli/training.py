@@ -199,8 +199,6 @@ def _saved_best(staging):
 def _prepare_output(out, staging, settings, resume, overwrite, note):
     if out.suffix != ".keras":
         raise UsageProblem(f"--out {out}: model files must end in .keras", "--out")
-    if out.exists() and not overwrite:
-        raise OutputError(f"{out} already exists; pass --overwrite to replace it, or --out to write elsewhere")
     wanted = settings.as_dict()
     if staging.exists() and resume:
         try:
@@ -326,6 +324,9 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
             "versions": _versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        if out.exists() and not overwrite:
+            kept = keep_previous(out)
+            note(f"kept the earlier {out} as {kept} (--overwrite replaces it instead)")
         save_model(model, out, metadata)
         fileio.write_json(modelfile.sidecar(out, ".json"), metadata)
         fileio.write_text(modelfile.sidecar(out, ".history.csv"), history_csv_text(history))
@@ -338,6 +339,24 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
                 note(f"note: ONNX export skipped ({type(exc).__name__}: {exc}); predictions will use Keras")
         shutil.rmtree(staging, ignore_errors=True)
     return metadata
+
+
+SIDECARS = (".json", ".history.csv", ".onnx")
+
+
+def keep_previous(out):
+    """Move an existing model and its sidecars to the first free NAME.N.keras, so training to a
+    taken name never destroys the earlier model. Returns the new path of the .keras file."""
+    n = 1
+    while any(modelfile.sidecar(out, f".{n}{suffix}").exists() for suffix in (".keras", *SIDECARS)):
+        n += 1
+    kept = modelfile.sidecar(out, f".{n}.keras")
+    for suffix in SIDECARS:
+        old = modelfile.sidecar(out, suffix)
+        if old.exists():
+            os.replace(old, modelfile.sidecar(out, f".{n}{suffix}"))
+    os.replace(out, kept)
+    return kept
 
 
 def save_model(model, out, metadata):

@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-HEAVY = ("tensorflow", "keras", "matplotlib", "onnxruntime", "pandas")
-COMMANDS = [[], ["train"], ["evaluate"], ["predict-csv"], ["plot"], ["export"]]
+HEAVY = ("tensorflow", "keras", "matplotlib", "onnxruntime", "pandas", "PIL", "scipy")
+COMMANDS = [[], ["train"], ["evaluate"], ["predict-csv"], ["plot"], ["export"], ["presets"], ["prepare"],
+            ["predict-image"]]
 
 PROBE = """
 import sys

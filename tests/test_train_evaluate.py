@@ -125,12 +125,25 @@ def test_stale_onnx_is_not_used(trained, tmp_path):
     assert "made from another version of the checkpoint" in notes[0]
 
 
-def test_existing_output_is_never_replaced_without_overwrite(trained):
+def test_existing_output_is_kept_under_a_new_name_unless_overwrite(trained, tmp_path):
+    import shutil
+
     data, out, _ = trained
-    before = out.read_bytes()
-    result = run("train", "--data", data, "--limit", 50, "--validation-size", 100, "--epochs", 1, "--out", out, code=1)
-    assert "already exists; pass --overwrite" in result.stderr
-    assert out.read_bytes() == before
+    target = tmp_path / "m.keras"
+    for suffix in (".keras", ".json", ".history.csv", ".onnx"):
+        shutil.copy(out.with_name("tiny" + suffix), tmp_path / f"m{suffix}")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    args = ["train", "--data", data, "--limit", 50, "--validation-size", 100, "--epochs", 1, "--hidden", "8",
+            "--out", target]
+    result = run(*args)
+    assert f"kept the earlier {target} as {tmp_path / 'm.1.keras'}" in result.stderr
+    for name, content in before.items():  # every earlier file, byte for byte, under its new name
+        assert (tmp_path / name.replace("m.", "m.1.", 1)).read_bytes() == content
+    assert json.loads((tmp_path / "m.json").read_text())["settings"]["hidden"] == [8]
+    run(*args)
+    assert (tmp_path / "m.2.keras").exists() and (tmp_path / "m.1.keras").read_bytes() == before["m.keras"]
+    run(*args, "--overwrite")
+    assert not (tmp_path / "m.3.keras").exists()
 
 
 def test_same_seed_same_history(tmp_path):
