@@ -100,11 +100,11 @@ def main():
         made = time.perf_counter() - start
         start = time.perf_counter()
         prepared = [prepare(p, count=1).digits[0] for p in paths]
-        read = time.perf_counter() - start
+        prepared_in = time.perf_counter() - start
         from_photos = dense.probabilities(np.stack(prepared)).argmax(1) == raw.y_test[pick]
         original = dense.probabilities(raw.x_test[pick]).argmax(1) == raw.y_test[pick]
         print(f"single digits: {args.singles} MNIST test digits as photos ({sum(p.suffix == '.png' for p in paths)} PNG,"
-              f" {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s, prepared in {read:.1f} s")
+              f" {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s, prepared in {prepared_in:.1f} s")
         print(f"  default model on the original 28x28 digits: {100 * original.mean():.2f}%")
         print(f"  default model through the photos:           {100 * from_photos.mean():.2f}%")
         print(f"  kept: {100 * from_photos.mean() / original.mean():.2f}% of the model's accuracy")

@@ -186,12 +186,11 @@ def evaluate(model, data, fmt, backend, plots, plot_format):
     MODEL defaults to $DIGITCLI_MODEL, else models/dense.keras."""
     from digitcli.data import load_raw
     from digitcli.evaluation import evaluate as run_evaluation
+    from digitcli.modelfile import read_metadata
     from digitcli.output import evaluation_rows, evaluation_text, render
 
     model = resolve_model(model)
-    from digitcli.modelfile import check_model_path
-
-    check_model_path(model)
+    read_metadata(model)  # a bad model file is reported before MNIST is loaded (or downloaded)
     raw = load_raw(data)
     result, probabilities = run_evaluation(model, raw, backend, note=note)
     if fmt == "json":
@@ -219,6 +218,16 @@ def export(model, fmt, out):
     click.echo(str(run_export(resolve_model(model), fmt, out)))
 
 
+def _echo_accuracy(records, fmt):
+    """The closing accuracy line when labels were given: on stdout after a table; beside csv and
+    json, on stderr, so that they stay machine-readable."""
+    from digitcli.prediction import accuracy
+
+    right, judged = accuracy(records)
+    if judged:
+        click.echo(f"accuracy: {right} of {judged} correct ({100 * right / judged:.1f}%)", err=fmt != "table")
+
+
 @cli.command("predict-csv", context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE|DIR|GLOB|-...")
 @click.option("--model", envvar=defaults.ENV_MODEL, show_envvar=True, type=click.Path(), default=None,
@@ -242,8 +251,7 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
     from digitcli.output import render
     from digitcli.predictors import load_predictor
 
-    labels_file = [labels] if labels and Path(labels).is_file() else []
-    batch = prediction.read_inputs(inputs, invert=invert, strict=strict, skip=labels_file)
+    batch = prediction.read_inputs(inputs, invert=invert, strict=strict, labels=labels)
     for f in batch.files:
         if f.inverted.any():
             note(f"note: {f.name}: {int(f.inverted.sum())} of {len(f.inverted)} image(s) were dark on light; "
@@ -254,11 +262,7 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
     predictor = load_predictor(resolve_model(model), backend, note=note)
     records, _ = prediction.predict(batch, predictor, truth, top_k, min_confidence)
     click.echo(render(records, prediction.columns(records, top_k), fmt))
-    right, judged = prediction.accuracy(records)
-    if judged:
-        line = f"accuracy: {right} of {judged} correct ({100 * right / judged:.1f}%)"
-        # csv and json stay machine-readable: the summary goes beside them, on stderr.
-        click.echo(line, err=fmt != "table")
+    _echo_accuracy(records, fmt)
     if batch.errors:
         note(f"{len(batch.errors)} input(s) rejected")
         sys.exit(1)
@@ -306,8 +310,7 @@ def _plot_digits(inputs, labels, model, path):
     from digitcli import prediction
     from digitcli.predictors import load_predictor
 
-    labels_file = [labels] if labels and Path(labels).is_file() else []
-    batch = prediction.read_inputs(inputs, strict=True, skip=labels_file)
+    batch = prediction.read_inputs(inputs, strict=True, labels=labels)
     truth = prediction.parse_labels(labels, batch)
     records, _ = prediction.predict(batch, load_predictor(resolve_model(model), note=note), truth)
     images = [image for f in batch.files for image in f.images]
@@ -416,10 +419,7 @@ def predict_image(images, model, fmt, top_k, labels, min_confidence, count, stri
     predictor = load_predictor(resolve_model(model), backend, note=note)
     recs = photos.records(prepared, errors, order, predictor, truth, top_k, min_confidence)
     click.echo(render(recs, photos.columns(recs, top_k), fmt))
-    judged = [r for r in recs if "correct" in r]
-    if judged:
-        right = sum(r["correct"] for r in judged)
-        click.echo(f"accuracy: {right} of {len(judged)} correct ({100 * right / len(judged):.1f}%)", err=fmt != "table")
+    _echo_accuracy(recs, fmt)
     if errors:
         note(f"{len(errors)} image(s) rejected")
         sys.exit(1)

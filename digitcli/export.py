@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from digitcli import fileio, modelfile
-from digitcli.errors import OutputError, UsageProblem
+from digitcli.errors import UsageProblem
 
 FORMATS = {"onnx": ".onnx", "litert": ".tflite", "saved_model": "_saved_model"}
 CHECKPOINT_HASH_KEY = "digitcli.keras_sha256"
@@ -41,7 +41,7 @@ def export_onnx(model, model_path, target=None):
     return target
 
 
-def export(model_path, fmt, target=None, overwrite=True):
+def export(model_path, fmt, target=None):
     from digitcli.predictors import load_keras_model
 
     if fmt not in FORMATS:
@@ -50,8 +50,6 @@ def export(model_path, fmt, target=None, overwrite=True):
     if fmt != "saved_model" and target.suffix != FORMATS[fmt]:
         raise UsageProblem(f"{target}: {fmt} exports must end in {FORMATS[fmt]}", "--out")
     model = load_keras_model(model_path)
-    if target.exists() and not overwrite:
-        raise OutputError(f"{target} already exists; pass --overwrite to replace it")
     if fmt == "onnx":
         return export_onnx(model, model_path, target)
     _called(model)

@@ -57,7 +57,9 @@ def expand(arguments, suffixes=(".csv",), skip=()):
     return found
 
 
-def read_inputs(arguments, invert=True, strict=False, stdin=None, skip=()):
+def read_inputs(arguments, invert=True, strict=False, stdin=None, labels=None):
+    """Read every input; `labels` is the --labels value, a file of which is never read as digits."""
+    skip = [labels] if labels and Path(labels).is_file() else []
     batch = Batch()
     for name, problem in expand(arguments, skip=skip):
         try:

@@ -7,6 +7,7 @@ to within 1e-5.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -61,8 +62,8 @@ class OnnxPredictor:
 def load_keras_model(path):
     """Load a .keras file in Keras' safe mode: a model that would run arbitrary code (a Lambda
     layer) is refused, never executed."""
-    path = modelfile.check_model_path(path)
-    modelfile.read_metadata(path)
+    path = Path(path)
+    modelfile.read_metadata(path)  # a clear error for a missing, non-zip or non-Keras file
     import keras
 
     try:
@@ -105,8 +106,8 @@ def _onnx_session(path):
 def load_predictor(path, backend="auto", note=None):
     """A predictor for the model at `path`: backend 'auto' (ONNX if usable, else Keras), 'onnx' or 'keras'."""
     note = note or (lambda msg: print(msg, file=sys.stderr))
-    path = modelfile.check_model_path(path)
-    modelfile.read_metadata(path)
+    path = Path(path)
+    modelfile.read_metadata(path)  # a clear error for a missing, non-zip or non-Keras file
     if backend in ("auto", "onnx"):
         session, onnx_path, why = _onnx_session(path)
         if session is not None:

@@ -1,7 +1,6 @@
 """Loaders: every supported format, and a clear DataError for every broken one."""
 
 import gzip
-import io
 import os
 import pickle
 
@@ -198,10 +197,10 @@ def test_no_network_gives_a_one_line_hint(monkeypatch):
     assert "point --data (or DIGITCLI_DATA)" in message
 
 
-def test_readers_never_execute_pickles_in_npz(tmp_path):
-    # np.load with allow_pickle=False is the guarantee; check it is what read_npz uses.
-    buf = io.BytesIO()
-    np.save(buf, np.array([_Exploit()], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError):
-        (tmp_path / "x.npz").write_bytes(b"PK" + buf.getvalue())
-        readers.read_npz(tmp_path / "x.npz")
+def test_npz_holding_a_command_running_pickle_is_refused_and_not_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x, y = synthetic_digits(10)
+    np.savez(tmp_path / "m.npz", x_train=np.array([_Exploit()], dtype=object), y_train=y, x_test=x, y_test=y)
+    with pytest.raises(DataError, match="refuses to unpickle"):
+        readers.read_npz(tmp_path / "m.npz")
+    assert not (tmp_path / "PWNED_BY_PICKLE").exists()
