@@ -15,6 +15,7 @@ from digitcli import __version__, defaults
 from digitcli.errors import DigitcliError, UsageProblem
 
 ARCHITECTURES = ("dense", "cnn", "book-cnn")  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
+DISTRIBUTE = ("none", "mirrored", "multi-worker")  # digitcli.distribute.STRATEGIES (a test keeps them equal)
 # TensorFlow's C++ start-up chatter is noise on the stderr of a command-line tool.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 CONTEXT = {"show_default": True, "help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -116,9 +117,15 @@ def _preset_names():
               help="Replace an existing --out. Without it the earlier model is kept as NAME.1.keras (.2, ...).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same command.")
 @click.option("--onnx/--no-onnx", default=True, help="Also export ONNX for fast prediction.")
+@click.option("--distribute", type=click.Choice(DISTRIBUTE), default=DISTRIBUTE[0],
+              help="mirrored: all local GPUs (or --replicas CPU devices); multi-worker: the cluster in "
+                   "$TF_CONFIG. --batch-size stays the global batch.")
+@click.option("--replicas", type=click.IntRange(min=1), default=None,
+              help="mirrored only: how many GPUs to use, or how many logical CPU devices when there is "
+                   "no GPU (for testing).  [default: every GPU, else 1]")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def train(ctx, preset, data, out, overwrite, resume, onnx, quiet, **options):
+def train(ctx, preset, data, out, overwrite, resume, onnx, distribute, replicas, quiet, **options):
     """Train a model on MNIST and save its best checkpoint, metadata and history."""
     from digitcli.data import load_dataset
     from digitcli.training import TrainingInterrupted, TrainSettings
@@ -126,6 +133,11 @@ def train(ctx, preset, data, out, overwrite, resume, onnx, quiet, **options):
 
     settings = TrainSettings(**_settings(ctx, preset, options))
     out = Path(out or f"{defaults.MODEL_DIR}/{preset or settings.model}.keras")
+    if replicas is not None and distribute != "mirrored":
+        raise click.BadParameter("--replicas goes with --distribute mirrored", param_hint="--replicas")
+    from digitcli.distribute import role
+
+    role(distribute)  # a broken TF_CONFIG is reported before MNIST is loaded
     if not quiet:
         note(f"loading MNIST from {data or 'the Keras download'}")
     dataset = load_dataset(data, settings.validation_size, settings.limit)
@@ -136,15 +148,18 @@ def train(ctx, preset, data, out, overwrite, resume, onnx, quiet, **options):
     verbose = 0 if quiet else (1 if sys.stderr.isatty() else 2)
     try:
         meta = run_training(settings, dataset, out, resume=resume, overwrite=overwrite, verbose=verbose,
-                            export_onnx=onnx, note=note)
+                            export_onnx=onnx, note=note, distribute=distribute, replicas=replicas)
     except TrainingInterrupted as exc:
         note(str(exc))
         sys.exit(exc.exit_code)  # 130 for Ctrl-C, 143 for SIGTERM, as shells expect
     acc = meta["test"]["accuracy"]
-    files = ", ".join(str(p) for p in _written(out))
     epochs = len(meta["history"])
-    click.echo(f"test accuracy {100 * acc:.2f}% after {epochs} epoch{'s' if epochs != 1 else ''} "
-               f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s; wrote {files}")
+    done = (f"test accuracy {100 * acc:.2f}% after {epochs} epoch{'s' if epochs != 1 else ''} "
+            f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s")
+    if meta.get("saved", True):
+        click.echo(f"{done}; wrote {', '.join(str(p) for p in _written(out))}")
+    else:
+        click.echo(f"{done}; {meta['task']} wrote nothing, the chief saves {out}")
 
 
 def _settings(ctx, preset, options):

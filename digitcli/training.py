@@ -14,6 +14,7 @@ import platform
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -225,38 +226,63 @@ def _prepare_output(out, staging, settings, resume, overwrite, note):
     fileio.write_json(staging / "settings.json", wanted)
 
 
+def _staging_for(role, out, resume, stack):
+    """The chief trains in the staging folder beside `out`; another worker in a temporary folder of
+    its own, seeded on --resume with a copy of the chief's progress so all resume the same epoch."""
+    if role.chief:
+        return staging_dir(out)
+    staging = Path(tempfile.mkdtemp(prefix="digitcli-worker-"))
+    stack.callback(shutil.rmtree, staging, ignore_errors=True)
+    if resume and (staging_dir(out) / "backup").exists():
+        shutil.copytree(staging_dir(out), staging, dirs_exist_ok=True)
+    return staging
+
+
 def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=None,
-          callbacks=()):
+          callbacks=(), distribute="none", replicas=None):
     """Train, save the best checkpoint to `out` and return the metadata written beside it.
-    `callbacks` run after digitcli's own (benchmarks use this to time epochs)."""
+    `callbacks` run after digitcli's own (benchmarks use this to time epochs). Under multi-worker
+    distribution only the chief writes `out`; other workers return the metadata with "saved": False."""
+    from digitcli import distribute as dist
+
     note = note or (lambda msg: print(msg, file=sys.stderr))
     out = Path(out)
-    staging = staging_dir(out)
+    role = dist.role(distribute)
     if settings.optimizer not in OPTIMIZERS:
         raise UsageProblem(f"unknown optimizer {settings.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", "--optimizer")
     if settings.loss not in LOSSES:
         raise UsageProblem(f"unknown loss {settings.loss!r}; choose one of {', '.join(LOSSES)}", "--loss")
-    with fileio.exclusive_lock(out):
-        _prepare_output(out, staging, settings, resume, overwrite, note)
+    with contextlib.ExitStack() as stack:
+        staging = _staging_for(role, out, resume, stack)
+        if role.chief:
+            stack.enter_context(fileio.exclusive_lock(out))
+            _prepare_output(out, staging, settings, resume, overwrite, note)
         import keras
         import tensorflow as tf
 
+        from digitcli.losses import KERAS_LOSSES
         from digitcli.models import build
 
+        strategy = dist.make_strategy(role, replicas)  # before anything else runs TensorFlow ops
         keras.utils.set_random_seed(settings.seed)
         tf.config.experimental.enable_op_determinism()
-        from digitcli.losses import KERAS_LOSSES
-
-        model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2,
-                      settings.output, settings.init)
         images, labels = dataset.x_train, dataset.y_train
         if settings.augment == "shift":
             from digitcli.data import with_shifts
 
             images, labels = with_shifts(images, labels)
         steps = -(-len(labels) // settings.batch_size)
-        model.compile(optimizer=_optimizer(settings), loss=KERAS_LOSSES[settings.loss], metrics=["accuracy"],
-                      steps_per_execution=min(defaults.STEPS_PER_EXECUTION, steps))
+        with strategy.scope():
+            model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2,
+                          settings.output, settings.init)
+            model.compile(optimizer=_optimizer(settings), loss=KERAS_LOSSES[settings.loss], metrics=["accuracy"],
+                          steps_per_execution=dist.steps_per_execution(role, strategy, min(defaults.STEPS_PER_EXECUTION, steps)))
+        dist.patch_keras(model, strategy, role)
+        device = dist.devices()
+        replicas_used = strategy.num_replicas_in_sync
+        if role.strategy != "none" or not device.startswith("CPU"):
+            note(f"training on {device}" + (f"; {replicas_used} replicas of {settings.batch_size // replicas_used}"
+                                            f"-image batches ({role.workers} workers)" if replicas_used > 1 else ""))
 
         shape = model.input_shape[1:]
         x_train = model_input(images, shape)
@@ -289,6 +315,10 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
                           verbose=verbose, shuffle=True)
         except OSError as exc:  # Keras writing its backup, best weights or log: full disk and the like
             raise fileio.explain_os_error(staging, exc) from None
+        except tf.errors.OpError as exc:
+            if role.workers > 1:  # a peer died or the cluster broke: say so, never a traceback
+                raise dist.failure(exc, role, staging) from None
+            raise
         except KeyboardInterrupt:
             completed = len(read_history(log_csv))
             raise TrainingInterrupted(
@@ -321,20 +351,24 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
             "test": {"loss": float(test_loss), "accuracy": float(test_acc)},
             "train_seconds": round(seconds, 3),
             "resumed": bool(done),
+            "device": device,
+            "distribution": {"strategy": role.strategy, "replicas": replicas_used, "workers": role.workers},
             "versions": _versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        if not role.chief:
+            return {**metadata, "saved": False, "task": role.task}
         if out.exists() and not overwrite:
             kept = keep_previous(out)
             note(f"kept the earlier {out} as {kept} (--overwrite replaces it instead)")
-        save_model(model, out, metadata)
+        inference = save_model(model, out, metadata)
         fileio.write_json(modelfile.sidecar(out, ".json"), metadata)
         fileio.write_text(modelfile.sidecar(out, ".history.csv"), history_csv_text(history))
         if export_onnx:
             from digitcli.export import export_onnx as _export_onnx
 
             try:
-                _export_onnx(model, out)
+                _export_onnx(inference, out)
             except Exception as exc:  # noqa: BLE001 - ONNX is an accelerator; the model is already saved
                 note(f"note: ONNX export skipped ({type(exc).__name__}: {exc}); predictions will use Keras")
         shutil.rmtree(staging, ignore_errors=True)
@@ -361,7 +395,8 @@ def keep_previous(out):
 
 def save_model(model, out, metadata):
     """Save weights and architecture without optimizer state (smaller, and all that inference
-    needs), with digitcli.json inside, by atomic rename."""
+    needs), with digitcli.json inside, by atomic rename. Returns that inference copy, made outside
+    any distribution strategy."""
     import keras
 
     inference = keras.models.clone_model(model)
@@ -370,3 +405,4 @@ def save_model(model, out, metadata):
     with fileio.atomic_path(out) as tmp:
         inference.save(tmp)
         modelfile.add_metadata(tmp, metadata)
+    return inference

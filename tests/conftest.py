@@ -19,21 +19,22 @@ def idx_bytes(array, magic=None):
     return struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape) + array.tobytes()
 
 
-def synthetic_digits(n, seed=0):
-    """Learnable stand-ins for digits: class k is a fixed random blob pattern plus noise."""
+def synthetic_digits(n, seed=0, ink=220, noise=20):
+    """Learnable stand-ins for digits: class k is a fixed random blob pattern plus noise. Less ink
+    and more noise make them harder (distribution tests want accuracy short of 100%)."""
     rng = np.random.default_rng(seed)
     prototypes = np.random.default_rng(1234).random((10, 28, 28)) ** 3
     labels = np.arange(n) % 10
     rng.shuffle(labels)
-    images = prototypes[labels] * 220 + rng.normal(0, 20, (n, 28, 28))
+    images = prototypes[labels] * ink + rng.normal(0, noise, (n, 28, 28))
     return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.uint8)
 
 
-def write_idx_folder(folder, n_train=300, n_test=100, gz=True, names="dashed", seed=0):
+def write_idx_folder(folder, n_train=300, n_test=100, gz=True, names="dashed", seed=0, **look):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    x_train, y_train = synthetic_digits(n_train, seed)
-    x_test, y_test = synthetic_digits(n_test, seed + 1)
+    x_train, y_train = synthetic_digits(n_train, seed, **look)
+    x_test, y_test = synthetic_digits(n_test, seed + 1, **look)
     sep = "-" if names == "dashed" else "."
     files = {
         f"train-images{sep}idx3-ubyte": x_train, f"train-labels{sep}idx1-ubyte": y_train,
