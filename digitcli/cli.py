@@ -12,10 +12,11 @@ from pathlib import Path
 import click
 
 from digitcli import __version__, defaults
+from digitcli.distribute import STRATEGIES
 from digitcli.errors import DigitcliError, UsageProblem
 
 ARCHITECTURES = ("dense", "cnn", "book-cnn")  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
-DISTRIBUTE = ("none", "mirrored", "multi-worker")  # digitcli.distribute.STRATEGIES (a test keeps them equal)
+DISTRIBUTE = STRATEGIES  # digitcli.distribute imports nothing heavy, so the CLI uses its list directly
 # TensorFlow's C++ start-up chatter is noise on the stderr of a command-line tool.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 CONTEXT = {"show_default": True, "help_option_names": ["-h", "--help"], "max_content_width": 100}
