@@ -2,12 +2,15 @@
 
     python bench/train_bench.py --data ../shared/data/mnist --presets seed001 --plain
     python bench/train_bench.py --data ../shared/data/mnist --presets keras-convnet,nielsen-ch1,nielsen-ch3
+    python bench/train_bench.py --data ../shared/data/mnist --presets "" --defaults dense,cnn
 
 Prints, per preset: epochs, training seconds, seconds per epoch, test accuracy of the kept
 checkpoint, the first epoch and second at which test accuracy reached the preset's target (test
 accuracy is measured after each epoch for this report only; nothing is selected by it), and the
 figure the seed or the book reports. With --plain, bench/plain_seed001.py runs in the same process
-tree first and seed001's seconds per epoch are given as a ratio to it.
+tree first and seed001's seconds per epoch are given as a ratio to it. --defaults trains plain
+`digitcli train --model NAME` settings and reports the time to 98% (dense) or 99% (cnn) against the
+issue's budgets of 20 s and 60 s of training.
 """
 
 import argparse
@@ -39,6 +42,30 @@ def reached(rows, target):
     return next(((e, s) for e, s, a in rows if a >= target), (None, None))
 
 
+# Time-to-accuracy goals for `digitcli train` with its defaults: (test accuracy, seconds of training).
+DEFAULT_GOALS = {"dense": (0.98, 20.0), "cnn": (0.99, 60.0)}
+
+
+def timed_training(settings, data, out_name):
+    """Train with digitcli, timing each epoch and scoring the test set after it; (rows, metadata)."""
+    dataset = load_dataset(data, settings.validation_size)
+    shape = (784,) if settings.model == "dense" else (28, 28, 1)
+    clock = EpochClock(model_input(dataset.x_test, shape), dataset.y_test, echo=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta = train(settings, dataset, Path(tmp) / f"{out_name}.keras", verbose=0, export_onnx=False,
+                     note=lambda m: None, callbacks=[clock])
+    return clock.rows, meta
+
+
+def row(name, rows, meta, target, reference):
+    e, s = reached(rows, target)
+    seconds = rows[-1][1]
+    print(f"{name:24s} {len(rows):6d} {seconds:8.1f} {seconds / len(rows):8.2f} "
+          f"{100 * meta['test']['accuracy']:8.2f}% {f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  {reference}",
+          flush=True)
+    return seconds / len(rows)
+
+
 def plain(data, epochs):
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "plain_seed001.py"), "--data", data,
                           "--epochs", str(epochs)], capture_output=True, text=True, check=True).stdout
@@ -53,6 +80,7 @@ def main():
     parser.add_argument("--plain", action="store_true")
     parser.add_argument("--epochs", type=int, default=None, help="override every preset's epochs")
     parser.add_argument("--augment", default="none")
+    parser.add_argument("--defaults", default="", help="comma-separated models to train with digitcli's defaults")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"Keras {keras.__version__}")
@@ -65,27 +93,26 @@ def main():
         print(f"{'plain seed001 script':24s} {len(plain_rows):6d} {plain_rows[-1][1]:8.1f} "
               f"{plain_rows[-1][1] / len(plain_rows):8.2f} {100 * plain_rows[-1][2]:8.2f}% "
               f"{f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  (last epoch's weights)", flush=True)
-    for name in args.presets.split(","):
+    for name in filter(None, args.presets.split(",")):
         preset = PRESETS[name]
         fields = resolve(name, args.augment)
         fields.update({"preset": name, "augment": args.augment})
         if args.epochs:
             fields["epochs"] = args.epochs
-        settings = TrainSettings(**fields)
-        dataset = load_dataset(args.data, settings.validation_size)
-        shape = (784,) if settings.model == "dense" else (28, 28, 1)
-        clock = EpochClock(model_input(dataset.x_test, shape), dataset.y_test, echo=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            meta = train(settings, dataset, Path(tmp) / f"{name}.keras", verbose=0, export_onnx=False,
-                         note=lambda m: None, callbacks=[clock])
-        e, s = reached(clock.rows, preset["target"])
-        seconds = clock.rows[-1][1]
-        print(f"{name + ('+shift' if args.augment == 'shift' else ''):24s} {len(clock.rows):6d} {seconds:8.1f} "
-              f"{seconds / len(clock.rows):8.2f} {100 * meta['test']['accuracy']:8.2f}% "
-              f"{f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  {preset['reference']}", flush=True)
+        rows, meta = timed_training(TrainSettings(**fields), args.data, name)
+        per_epoch = row(name + ("+shift" if args.augment == "shift" else ""), rows, meta, preset["target"],
+                        preset["reference"])
         if name == "seed001" and plain_rows:
-            ratio = (seconds / len(clock.rows)) / (plain_rows[-1][1] / len(plain_rows))
+            ratio = per_epoch / (plain_rows[-1][1] / len(plain_rows))
             print(f"{'seed001 / plain s/epoch':24s} {ratio:.3f}", flush=True)
+    for model in filter(None, args.defaults.split(",")):
+        target, budget = DEFAULT_GOALS[model]
+        rows, meta = timed_training(TrainSettings(model=model, **({"epochs": args.epochs} if args.epochs else {})),
+                                    args.data, model)
+        e, s = reached(rows, target)
+        verdict = "met" if e and s <= budget else "missed"
+        row(f"defaults --model {model}", rows, meta, target,
+            f"goal: {100 * target:.0f}% within {budget:.0f} s of training: {verdict}")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,11 @@ def cli():
     """Train, evaluate and use neural networks that read handwritten digits (MNIST)."""
 
 
+def _per_model(key):
+    """A per-architecture default for --help: '256 for dense, 64 for cnn, 64 for book-cnn'."""
+    return ", ".join(f"{chosen[key]} for {name}" for name, chosen in defaults.MODEL_DEFAULTS.items())
+
+
 def _preset_names():
     from digitcli.presets import PRESETS
 
@@ -102,11 +107,17 @@ def _preset_names():
               help="L2 weight decay: Keras' l in loss + l*sum(w^2).")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default=defaults.OPTIMIZER)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Learning rate.  [default: Keras' default for the optimizer]")
+              help="Learning rate (the starting one with --schedule cosine).  [default: adam "
+                   + _per_model("adam_lr") + "; " + ", ".join(f"{name} {rate}" for name, rate in
+                                                           defaults.LEARNING_RATES.items() if name != "adam") + "]")
+@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default=None,
+              help="cosine: the learning rate decays to 0 over the epochs; constant: it stays at --lr.  "
+                   f"[default: {_per_model('schedule')}]")
 @click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=defaults.MOMENTUM,
               help="Momentum for sgd and rmsprop.")
 @click.option("--epochs", type=click.IntRange(min=1), default=defaults.EPOCHS)
-@click.option("--batch-size", type=click.IntRange(min=1), default=defaults.BATCH_SIZE)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help=f"Global batch size.  [default: {_per_model('batch_size')}]")
 @click.option("--loss", type=click.Choice(["crossentropy", "mse", "quadratic", "binary-crossentropy"]),
               default=defaults.LOSS, help="quadratic and binary-crossentropy are Nielsen's costs, summed over outputs.")
 @click.option("--augment", type=click.Choice(["none", "shift"]), default="none",

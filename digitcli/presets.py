@@ -26,7 +26,7 @@ PRESETS = {
         "settings": {"model": "dense", "hidden": (400, 100), "activation": "relu", "dropout": 0.5, "l2": 0.0,
                      "optimizer": "adam", "lr": 0.001, "momentum": 0.0, "epochs": 10, "batch_size": 64,
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
-                     "validation_size": 0},
+                     "validation_size": 0, "schedule": "constant"},
     },
     "keras-convnet": {
         "about": "keras.io's 'simple MNIST convnet': the cnn model, Adam, batch 128, 15 epochs, "
@@ -36,7 +36,7 @@ PRESETS = {
         "settings": {"model": "cnn", "hidden": (), "activation": "relu", "dropout": 0.5, "l2": 0.0,
                      "optimizer": "adam", "lr": 0.001, "momentum": 0.0, "epochs": 15, "batch_size": 128,
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
-                     "validation_size": 6000},
+                     "validation_size": 6000, "schedule": "constant"},
     },
     "nielsen-ch1": {
         "about": "Nielsen ch. 1: 784-30-10 sigmoid, quadratic cost, plain SGD eta 3.0, mini-batch 10.",
@@ -45,7 +45,7 @@ PRESETS = {
         "settings": {"model": "dense", "hidden": (30,), "activation": "sigmoid", "dropout": 0.0, "l2": 0.0,
                      "optimizer": "sgd", "lr": 3.0, "momentum": 0.0, "epochs": 30, "batch_size": 10,
                      "loss": "quadratic", "output": "sigmoid", "init": "normal", "augment": "none",
-                     "validation_size": 10_000},
+                     "validation_size": 10_000, "schedule": "constant"},
     },
     "nielsen-ch3": {
         "about": "Nielsen ch. 3: 784-100-10 sigmoid, cross-entropy, L2 lambda 5.0, eta 0.5, N(0, 1/n_in) weights.",
@@ -54,7 +54,7 @@ PRESETS = {
         "settings": {"model": "dense", "hidden": (100,), "activation": "sigmoid", "dropout": 0.0, "l2": _CH3_L2,
                      "optimizer": "sgd", "lr": 0.5, "momentum": 0.0, "epochs": 30, "batch_size": 10,
                      "loss": "binary-crossentropy", "output": "sigmoid", "init": "fan-in", "augment": "none",
-                     "validation_size": 10_000},
+                     "validation_size": 10_000, "schedule": "constant"},
     },
     "nielsen-ch6": {
         "about": "Nielsen ch. 6: conv 20x5x5, pool, conv 40x5x5, pool, FC 100 ReLU, softmax; SGD eta 0.03, "
@@ -64,7 +64,7 @@ PRESETS = {
         "settings": {"model": "book-cnn", "hidden": (100,), "activation": "relu", "dropout": 0.0, "l2": _CH6_L2,
                      "optimizer": "sgd", "lr": 0.03, "momentum": 0.0, "epochs": 60, "batch_size": 10,
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
-                     "validation_size": 10_000},
+                     "validation_size": 10_000, "schedule": "constant"},
         # The book's regularisation divides by the number of training images, which the shifts multiply by 5.
         "with_shift": {"l2": _CH6_L2_SHIFTED},
     },

@@ -29,6 +29,7 @@ LOSSES = ("crossentropy", "mse", "quadratic", "binary-crossentropy")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
 OUTPUTS = ("softmax", "sigmoid")
 AUGMENTS = ("none", "shift")
+SCHEDULES = ("cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class TrainSettings:
     lr: float | None = None
     momentum: float = defaults.MOMENTUM
     epochs: int = defaults.EPOCHS
-    batch_size: int = defaults.BATCH_SIZE
+    batch_size: int | None = None  # None: the architecture's default (defaults.MODEL_DEFAULTS)
     loss: str = defaults.LOSS
     seed: int = defaults.SEED
     validation_size: int = defaults.VALIDATION_SIZE
@@ -50,10 +51,21 @@ class TrainSettings:
     output: str = "softmax"
     init: str = "glorot"
     augment: str = "none"
+    schedule: str | None = None  # None: the architecture's default
     preset: str | None = None
 
+    def __post_init__(self):
+        chosen = defaults.MODEL_DEFAULTS.get(self.model, defaults.MODEL_DEFAULTS[defaults.ARCHITECTURE])
+        for name in ("batch_size", "schedule"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, chosen[name])
+
     def learning_rate(self):
-        return self.lr if self.lr is not None else defaults.LEARNING_RATES[self.optimizer]
+        if self.lr is not None:
+            return self.lr
+        if self.optimizer == "adam":
+            return defaults.MODEL_DEFAULTS.get(self.model, defaults.MODEL_DEFAULTS[defaults.ARCHITECTURE])["adam_lr"]
+        return defaults.LEARNING_RATES[self.optimizer]
 
     def as_dict(self):
         d = asdict(self)
@@ -110,10 +122,12 @@ def staging_dir(out):
     return out.with_name(f".{out.name}.train")
 
 
-def _optimizer(settings):
+def _optimizer(settings, steps_per_epoch):
     import keras
 
     lr = settings.learning_rate()
+    if settings.schedule == "cosine":  # the rate falls from lr to 0 along the whole run
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps_per_epoch * settings.epochs)
     if settings.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=settings.momentum)
     if settings.optimizer == "rmsprop":
@@ -252,6 +266,8 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
         raise UsageProblem(f"unknown optimizer {settings.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", "--optimizer")
     if settings.loss not in LOSSES:
         raise UsageProblem(f"unknown loss {settings.loss!r}; choose one of {', '.join(LOSSES)}", "--loss")
+    if settings.schedule not in SCHEDULES:
+        raise UsageProblem(f"unknown schedule {settings.schedule!r}; choose one of {', '.join(SCHEDULES)}", "--schedule")
     with contextlib.ExitStack() as stack:
         staging = _staging_for(role, out, resume, stack)
         if role.chief:
@@ -275,7 +291,7 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
         with strategy.scope():
             model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2,
                           settings.output, settings.init)
-            model.compile(optimizer=_optimizer(settings), loss=KERAS_LOSSES[settings.loss], metrics=["accuracy"],
+            model.compile(optimizer=_optimizer(settings, steps), loss=KERAS_LOSSES[settings.loss], metrics=["accuracy"],
                           steps_per_execution=dist.steps_per_execution(role, strategy, min(defaults.STEPS_PER_EXECUTION, steps)))
         dist.patch_keras(model, strategy, role)
         device = dist.devices()

@@ -27,6 +27,14 @@ def test_train_bench_prints_a_row_per_run_and_the_ratio(real_data):
     assert 0 < float(lines[-1].split()[-1]) < 10  # seed001 / plain s/epoch
 
 
+def test_train_bench_times_the_defaults_against_their_goal(real_data):
+    lines = bench("bench/train_bench.py", "--data", real_data, "--presets", "", "--defaults", "dense", "--epochs", "1")
+    assert len(lines) == 3 and lines[2].startswith("defaults --model dense")
+    fields = lines[2].split()
+    assert fields[3] == "1" and 0.9 < float(fields[6].rstrip("%")) <= 100
+    assert "goal: 98% within 20 s of training: missed" in lines[2]  # one epoch never reaches 98%
+
+
 def test_levers_bench_prints_a_ratio_per_variant(real_data):
     lines = bench("bench/levers.py", "--data", real_data, "--epochs", "1", "--only", "2")
     assert lines[0].split() == ["variant", "first", "s", "s/epoch", "ratio"]

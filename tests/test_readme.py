@@ -4,6 +4,7 @@ import re
 import subprocess
 
 from conftest import ROOT
+from digitcli import defaults
 
 README = (ROOT / "README.md").read_text()
 
@@ -30,7 +31,12 @@ def test_readme_accuracies_match_the_shipped_models():
         assert f"{100 * meta['test']['accuracy']:.2f}%" in row
         assert f"best epoch {meta['best_epoch']} of {len(meta['history'])}" in row
         made_with = re.search(r"`(digitcli train [^`]*)`", row).group(1)
-        assert f"--epochs {meta['settings']['epochs']}" in made_with or meta["settings"]["epochs"] == 10
+        settings, chosen = meta["settings"], defaults.MODEL_DEFAULTS[meta["architecture"]]
+        schedule = settings.get("schedule", "constant")  # made before --schedule existed: constant
+        assert f"--epochs {settings['epochs']}" in made_with or settings["epochs"] == defaults.EPOCHS
+        assert f"--batch-size {settings['batch_size']}" in made_with or settings["batch_size"] == chosen["batch_size"]
+        assert f"--lr {settings['lr']}" in made_with or settings["lr"] == chosen["adam_lr"]
+        assert f"--schedule {schedule}" in made_with or schedule == chosen["schedule"]
         assert f"--out models/{name}.keras" in made_with
 
 

@@ -37,7 +37,8 @@ def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["architecture"] == "dense"
     assert meta["settings"]["hidden"] == [64, 32] and meta["settings"]["epochs"] == 3
-    assert meta["settings"]["lr"] == 0.001 and meta["settings"]["optimizer"] == "adam"
+    assert meta["settings"]["lr"] == 0.002 and meta["settings"]["optimizer"] == "adam"  # dense's tuned default
+    assert meta["settings"]["schedule"] == "cosine"
     assert meta["data"] == {"source": str(data), "train": 300, "validation": 100, "test": 100}
     assert [row["epoch"] for row in meta["history"]] == [1, 2, 3]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(meta["history"][0])
@@ -200,3 +201,37 @@ def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
     (tmp_path / "models" / "dense.keras").write_bytes(b"")
     assert resolve_model(None) == Path("models/dense.keras")  # a local models/ wins
     assert resolve_model("x.keras") == Path("x.keras")
+
+
+def test_defaults_depend_on_the_architecture():
+    from digitcli.training import TrainSettings
+
+    assert (TrainSettings().batch_size, TrainSettings().schedule, TrainSettings().learning_rate()) == (256, "cosine", 0.002)
+    cnn = TrainSettings(model="cnn")
+    assert (cnn.batch_size, cnn.schedule, cnn.learning_rate()) == (64, "constant", 0.001)
+    assert TrainSettings(optimizer="sgd").learning_rate() == 0.01  # Keras' default for other optimizers
+    assert TrainSettings(batch_size=32, lr=0.1).as_dict()["batch_size"] == 32
+
+
+@pytest.mark.parametrize("schedule, end_rate", [("cosine", 0.0), ("constant", 0.002)])
+def test_learning_rate_schedule(schedule, end_rate):
+    from digitcli.training import TrainSettings, _optimizer
+
+    settings = TrainSettings(epochs=4, schedule=schedule)
+    rate = _optimizer(settings, steps_per_epoch=50)._learning_rate
+    # Cosine starts at --lr, is at half of it halfway, and reaches zero after the last of 4 x 50 steps.
+    at = (lambda step: float(rate(step))) if schedule == "cosine" else (lambda step: float(rate))
+    assert [round(at(step), 6) for step in (0, 100, 200)] == [0.002, 0.001 if schedule == "cosine" else 0.002, end_rate]
+
+
+def test_defaults_and_presets_schedules_are_recorded(tmp_path):
+    from conftest import write_idx_folder
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=200, n_test=20)
+    for extra, expected in (([], ("cosine", 256, 0.002)), (["--preset", "seed001"], ("constant", 64, 0.001))):
+        out = tmp_path / f"m{len(extra)}.keras"
+        result = CliRunner().invoke(cli, ["train", "--data", str(data), "--validation-size", "20", "--epochs", "1",
+                                          "--hidden", "8", "--no-onnx", "-q", "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        settings = json.loads(out.with_suffix(".json").read_text())["settings"]
+        assert (settings["schedule"], settings["batch_size"], settings["lr"]) == expected
