@@ -82,7 +82,11 @@ def test_replicas_needs_mirrored(tmp_path):
 # --- real training in subprocesses (a strategy must be made before TensorFlow starts) ---------------
 
 pytest.importorskip("tensorflow")
-ARGS = ["--limit", "4000", "--validation-size", "500", "--batch-size", "64", "--no-onnx", "-q"]
+# Adam at a constant 0.001: at dense's default (0.002, cosine) one epoch on these 4,000 faint images
+# swings with the seed alone (one process, seeds 0-3: 95.3, 93.4, 93.5, 96.7%), too much for a
+# 1-point comparison. On real MNIST the defaults agree: 2 epochs, one process 96.49%, mirrored x2 96.56%.
+ARGS = ["--limit", "4000", "--validation-size", "500", "--batch-size", "64", "--lr", "0.001",
+        "--schedule", "constant", "--no-onnx", "-q"]
 
 
 @pytest.fixture(scope="module")
