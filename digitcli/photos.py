@@ -22,9 +22,9 @@ def prepare(path, count=None):
     """Read an image and return its digits in MNIST style; `count` forces how many there are."""
     name = str(path)
     gray = read_gray(path)
-    ink, mask = page_ink(gray, name)
+    _, mask = page_ink(gray, name)
     masks = [mask] if count == 1 else split_digits(mask, count, name)
-    return Prepared(name, gray, masks, np.stack([to_mnist(ink, m) for m in masks]))
+    return Prepared(name, gray, masks, np.stack([to_mnist(m) for m in masks]))
 
 
 def read_images(arguments, count=None, strict=False):

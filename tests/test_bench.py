@@ -35,6 +35,15 @@ def test_train_bench_times_the_defaults_against_their_goal(real_data):
     assert "goal: 98% within 20 s of training: missed" in lines[2]  # one epoch never reaches 98%
 
 
+def test_train_bench_tries_other_settings_against_the_goal(real_data):
+    lines = bench("bench/train_bench.py", "--data", real_data, "--presets", "", "--try",
+                  '{"epochs": 1, "batch_size": 512, "schedule": "constant"}')
+    assert len(lines) == 3 and lines[2].startswith("try epochs=1 batch_size=512 schedule=constant")
+    fields = lines[2].split()
+    assert fields[4] == "1" and 0.9 < float(fields[7].rstrip("%")) <= 100
+    assert "goal: 98% within 20 s of training: missed" in lines[2]
+
+
 def test_levers_bench_prints_a_ratio_per_variant(real_data):
     lines = bench("bench/levers.py", "--data", real_data, "--epochs", "1", "--only", "2")
     assert lines[0].split() == ["variant", "first", "s", "s/epoch", "ratio"]

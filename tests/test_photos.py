@@ -94,6 +94,61 @@ def test_the_mnist_recipe(photos):
         assert grid[0].max() == grid[-1].max() == grid[:, 0].max() == grid[:, -1].max() == 0
 
 
+def test_grey_edges_come_from_shrinking_the_binary_digit():
+    """MNIST's grey levels are anti-aliasing of binary digits: a hard-edged ring (a 0) shrunk to
+    20 pixels gets full-strength strokes and grey edges right beside them, never a halo."""
+    from PIL import ImageDraw
+    from scipy import ndimage
+
+    from digitcli.imageprep import to_mnist
+
+    img = Image.new("1", (240, 300), 0)
+    ImageDraw.Draw(img).ellipse((10, 10, 230, 290), outline=1, width=36)
+    grid = to_mnist(np.asarray(img, dtype=bool))
+    rows, cols = np.flatnonzero(grid.max(axis=1)), np.flatnonzero(grid.max(axis=0))
+    assert rows[-1] - rows[0] + 1 in (20, 21)  # the longer side, plus at most a pixel of edge
+    assert (grid == 255).sum() >= 40
+    grey = (grid > 0) & (grid < 255)
+    assert grey.sum() >= 20
+    near_stroke = ndimage.binary_dilation(grid >= 128, structure=np.ones((3, 3)))
+    assert not (grey & ~near_stroke).any()
+
+
+def bold_eight(height=300, width=260, paper=200, ink=30):
+    """A heavy marker "8" that fills most of a tightly cropped photo (dark on light), and its ink."""
+    from PIL import ImageDraw
+
+    img = Image.new("L", (width, height), paper)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((60, 20, 200, 150), outline=ink, width=38)
+    draw.ellipse((50, 135, 210, 285), outline=ink, width=38)
+    gray = np.asarray(img)
+    return gray, gray < (paper + ink) / 2
+
+
+def test_a_bold_digit_filling_the_photo_keeps_its_strokes():
+    """The paper is found by a grey opening: a wide median took the heavy strokes of a digit that
+    fills the frame for paper, and cut the middle out of this 8."""
+    from digitcli.imageprep import page_ink
+
+    gray, drawn = bold_eight()
+    _, mask = page_ink(gray)
+    assert (mask & drawn).sum() >= 0.95 * drawn.sum()
+    assert (mask & ~drawn).sum() <= 0.05 * drawn.sum()
+
+
+def test_a_hard_shadow_edge_is_not_ink():
+    """Half the page in shadow: the edge between the halves must not read as a stroke."""
+    from digitcli.imageprep import page_ink
+
+    gray, drawn = bold_eight(height=300, width=600)
+    page = gray.astype(float)
+    page[:, 330:] -= 70  # the right half is darker paper
+    _, mask = page_ink(np.clip(page, 0, 255).astype(np.uint8))
+    assert (mask & drawn).sum() >= 0.95 * drawn.sum()
+    assert not mask[:, 280:].any()
+
+
 def test_polarity_does_not_matter(tmp_path):
     rng = np.random.default_rng(3)
     img = np.asarray(photo_digits.single(digit("digit4_1.csv"), rng))
