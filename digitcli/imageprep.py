@@ -121,18 +121,17 @@ def to_mnist(mask):
     return np.clip(np.rint(field * 255.0 / max(core, 1e-6)), 0, 255).astype(np.uint8)
 
 
-def page_ink(gray, name="image"):
-    """(ink map, ink mask) of a page, or InputFileError when there is no ink on it."""
+def page_mask(gray, name="image"):
+    """The ink mask of a page, or InputFileError when there is no ink on it."""
     ink = ink_map(gray)
     if ink is None:
         raise InputFileError(f"{name}: no ink found (an empty or blank page?); the digit must stand out from the paper")
     mask = ink_mask(ink)
     if not mask.any():
         raise InputFileError(f"{name}: no ink found; is the digit visible and in focus?")
-    return ink, mask
+    return mask
 
 
 def prepare_array(gray, name="image"):
     """One digit on a page → uint8 (28, 28) in MNIST's style."""
-    _, mask = page_ink(gray, name)
-    return to_mnist(mask)
+    return to_mnist(page_mask(gray, name))

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from digitcli.errors import InputFileError, UsageProblem
-from digitcli.imageprep import IMAGE_SUFFIXES, page_ink, read_gray, to_mnist
+from digitcli.imageprep import IMAGE_SUFFIXES, page_mask, read_gray, to_mnist
 from digitcli.segment import split_digits
 
 
@@ -22,7 +22,7 @@ def prepare(path, count=None):
     """Read an image and return its digits in MNIST style; `count` forces how many there are."""
     name = str(path)
     gray = read_gray(path)
-    _, mask = page_ink(gray, name)
+    mask = page_mask(gray, name)
     masks = [mask] if count == 1 else split_digits(mask, count, name)
     return Prepared(name, gray, masks, np.stack([to_mnist(m) for m in masks]))
 

@@ -129,22 +129,22 @@ def bold_eight(height=300, width=260, paper=200, ink=30):
 def test_a_bold_digit_filling_the_photo_keeps_its_strokes():
     """The paper is found by a grey opening: a wide median took the heavy strokes of a digit that
     fills the frame for paper, and cut the middle out of this 8."""
-    from digitcli.imageprep import page_ink
+    from digitcli.imageprep import page_mask
 
     gray, drawn = bold_eight()
-    _, mask = page_ink(gray)
+    mask = page_mask(gray)
     assert (mask & drawn).sum() >= 0.95 * drawn.sum()
     assert (mask & ~drawn).sum() <= 0.05 * drawn.sum()
 
 
 def test_a_hard_shadow_edge_is_not_ink():
     """Half the page in shadow: the edge between the halves must not read as a stroke."""
-    from digitcli.imageprep import page_ink
+    from digitcli.imageprep import page_mask
 
     gray, drawn = bold_eight(height=300, width=600)
     page = gray.astype(float)
     page[:, 330:] -= 70  # the right half is darker paper
-    _, mask = page_ink(np.clip(page, 0, 255).astype(np.uint8))
+    mask = page_mask(np.clip(page, 0, 255).astype(np.uint8))
     assert (mask & drawn).sum() >= 0.95 * drawn.sum()
     assert not mask[:, 280:].any()
 
