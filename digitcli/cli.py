@@ -15,7 +15,7 @@ from digitcli import __version__, defaults
 from digitcli.distribute import STRATEGIES
 from digitcli.errors import DigitcliError, UsageProblem
 
-ARCHITECTURES = ("dense", "cnn", "book-cnn")  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
+ARCHITECTURES = defaults.ARCHITECTURES  # the keys of digitcli.models.BUILDERS (a test keeps them equal)
 DISTRIBUTE = STRATEGIES  # digitcli.distribute imports nothing heavy, so the CLI uses its list directly
 # TensorFlow's C++ start-up chatter is noise on the stderr of a command-line tool.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,7 +27,10 @@ def note(message):
 
 
 class DigitcliGroup(click.Group):
-    """Turns domain errors into Click's: exit 2 for bad option values, 1 for everything else."""
+    """Turns domain errors into Click's: exit 2 for bad option values, 1 for everything else.
+
+    Anything unforeseen still reaches the user as one line, not a traceback; DIGITCLI_DEBUG=1 shows
+    the traceback for a bug report."""
 
     def invoke(self, ctx):
         try:
@@ -36,6 +39,32 @@ class DigitcliGroup(click.Group):
             raise click.BadParameter(str(exc), param_hint=exc.param_hint) from None
         except DigitcliError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except MemoryError:
+            raise click.ClickException("out of memory; use smaller inputs, a smaller --batch-size or "
+                                       "smaller --hidden layers") from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence described above
+            if os.environ.get("DIGITCLI_DEBUG"):
+                raise
+            what = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise click.ClickException(f"unexpected {type(exc).__name__}: {what} (a bug in digitcli: "
+                                       "rerun with DIGITCLI_DEBUG=1 for the details and report them)") from None
+
+
+class FiniteRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf, which compare False with every bound and so
+    slip through it (--lr nan trained a 9.8% model)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def resolve_model(value):
@@ -57,6 +86,9 @@ def parse_hidden(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a comma-separated list of layer sizes, e.g. 400,100") from None
     if any(s < 1 for s in sizes):
         raise click.BadParameter(f"{value!r}: layer sizes must be positive whole numbers")
+    if any(s > defaults.MAX_LAYER_UNITS for s in sizes):
+        raise click.BadParameter(f"{value!r}: at most {defaults.MAX_LAYER_UNITS:,} units a layer "
+                                 "(larger ones do not fit in memory)")
     return sizes
 
 
@@ -102,31 +134,34 @@ def _preset_names():
               help="Activation of the 10 outputs.")
 @click.option("--init", type=click.Choice(["glorot", "normal", "fan-in"]), default="glorot",
               help="Weights: Keras' default, N(0,1), or N(0,1/n_in) (biases N(0,1) for the last two).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=defaults.DROPOUT)
-@click.option("--l2", type=click.FloatRange(min=0), default=defaults.L2,
+@click.option("--dropout", type=FiniteRange(0, 1, max_open=True), default=None,
+              help=f"Dropout before the output layer.  [default: {_per_model('dropout')}]")
+@click.option("--l2", type=FiniteRange(min=0), default=defaults.L2,
               help="L2 weight decay: Keras' l in loss + l*sum(w^2).")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default=defaults.OPTIMIZER)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--lr", type=FiniteRange(min=0, min_open=True), default=None,
               help="Learning rate (the starting one with --schedule cosine).  [default: adam "
                    + _per_model("adam_lr") + "; " + ", ".join(f"{name} {rate}" for name, rate in
                                                            defaults.LEARNING_RATES.items() if name != "adam") + "]")
-@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default=None,
-              help="cosine: the learning rate decays to 0 over the epochs; constant: it stays at --lr.  "
+@click.option("--schedule", type=click.Choice(defaults.SCHEDULES), default=None,
+              help="cosine: the learning rate decays to 0 over the epochs; constant: it stays at --lr; "
+                   "onecycle: it rises to --lr over the first 30% of the steps, then falls to nearly 0.  "
                    f"[default: {_per_model('schedule')}]")
-@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=defaults.MOMENTUM,
+@click.option("--momentum", type=FiniteRange(0, 1, max_open=True), default=defaults.MOMENTUM,
               help="Momentum for sgd and rmsprop.")
-@click.option("--epochs", type=click.IntRange(min=1), default=defaults.EPOCHS)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help=f"[default: {_per_model('epochs')}]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help=f"Global batch size.  [default: {_per_model('batch_size')}]")
 @click.option("--loss", type=click.Choice(["crossentropy", "mse", "quadratic", "binary-crossentropy"]),
               default=defaults.LOSS, help="quadratic and binary-crossentropy are Nielsen's costs, summed over outputs.")
 @click.option("--augment", type=click.Choice(["none", "shift"]), default="none",
               help="shift: add each training image moved one pixel in each of 4 directions.")
-@click.option("--seed", type=int, default=defaults.SEED, help="Same seed and data give the same history.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=defaults.SEED, help="Same seed and data give the same history.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write.  [default: models/<preset or model>.keras]")
 @click.option("--overwrite", is_flag=True,
-              help="Replace an existing --out. Without it the earlier model is kept as NAME.1.keras (.2, ...).")
+              help="Discard an interrupted run's saved progress and start over. An existing --out is never "
+                   "replaced: it is kept as NAME.1.keras (.2, ...).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run of the same command.")
 @click.option("--onnx/--no-onnx", default=True, help="Also export ONNX for fast prediction.")
 @click.option("--distribute", type=click.Choice(DISTRIBUTE), default=DISTRIBUTE[0],
@@ -238,11 +273,15 @@ def evaluate(model, data, fmt, backend, plots, plot_format):
 @model_argument
 @click.option("--format", "fmt", type=click.Choice(["onnx", "litert", "saved_model"]), default="onnx")
 @click.option("--out", type=click.Path(), default=None, help="[default: beside MODEL: NAME.onnx, NAME.tflite, NAME_saved_model/]")
-def export(model, fmt, out):
-    """Export MODEL for inference without Keras (ONNX is what predict-csv uses)."""
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out (a SavedModel folder only if it is one).")
+def export(model, fmt, out, overwrite):
+    """Export MODEL for inference without Keras (ONNX is what predict-csv uses).
+
+    An existing --out is refused unless --overwrite is given; the model's own NAME.onnx twin is
+    always refreshed."""
     from digitcli.export import export as run_export
 
-    click.echo(str(run_export(resolve_model(model), fmt, out)))
+    click.echo(str(run_export(resolve_model(model), fmt, out, overwrite)))
 
 
 def _echo_accuracy(records, fmt):
@@ -264,7 +303,7 @@ def _echo_accuracy(records, fmt):
 @click.option("--top-k", type=click.IntRange(1, 10), default=None, help="Also list the K most likely digits.")
 @click.option("--labels", default=None, metavar="FILE|D,D,...",
               help="True digits: a CSV of file,label or digits in input order; adds correct and accuracy.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0,
+@click.option("--min-confidence", type=FiniteRange(0, 1), default=0.0,
               help="Report predictions less confident than this as '?'.")
 @click.option("--invert/--no-invert", default=True, help="Invert images drawn dark on light.")
 @click.option("--strict", is_flag=True, help="Stop at the first input that cannot be read.")
@@ -283,15 +322,16 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
         if f.inverted.any():
             note(f"note: {f.name}: {int(f.inverted.sum())} of {len(f.inverted)} image(s) were dark on light; "
                  "inverted them (--no-invert keeps them as they are)")
-    for name, message in batch.errors:
-        note(f"error: {message}")
     truth = prediction.parse_labels(labels, batch)
     predictor = load_predictor(resolve_model(model), backend, note=note)
     records, _ = prediction.predict(batch, predictor, truth, top_k, min_confidence)
+    bad = prediction.rejected(records)
+    for record in bad:
+        note(f"error: {record['error']}")
     click.echo(render(records, prediction.columns(records, top_k), fmt))
     _echo_accuracy(records, fmt)
-    if batch.errors:
-        note(f"{len(batch.errors)} input(s) rejected")
+    if bad:
+        note(f"{len(bad)} input(s) rejected")
         sys.exit(1)
 
 
@@ -341,6 +381,10 @@ def _plot_digits(inputs, labels, model, path):
     truth = prediction.parse_labels(labels, batch)
     records, _ = prediction.predict(batch, load_predictor(resolve_model(model), note=note), truth)
     images = [image for f in batch.files for image in f.images]
+    if len(images) > defaults.MAX_PLOT_DIGITS:  # a bigger grid is unreadable and takes gigabytes to draw
+        note(f"note: drawing the first {defaults.MAX_PLOT_DIGITS} of {len(images):,} digits")
+        images, records = images[:defaults.MAX_PLOT_DIGITS], records[:defaults.MAX_PLOT_DIGITS]
+        truth = truth[:defaults.MAX_PLOT_DIGITS] if truth is not None else None
     titles, wrong = drawing.prediction_titles([r["prediction"] for r in records], [r["confidence"] for r in records],
                                               truth)
     right, judged = prediction.accuracy(records)
@@ -377,40 +421,19 @@ digits_option = click.option("--digits", "count", type=click.IntRange(1, 40), de
 @digits_option
 @click.option("--show", is_flag=True, help="Also write NAME-prepared.png: the photo and the digits found.")
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
-def prepare(images, out, count, show, strict):
+@click.option("--overwrite", is_flag=True, help="Replace files that already exist (else nothing is written).")
+def prepare(images, out, count, show, strict, overwrite):
     """Turn photos or scans of handwritten digits into MNIST-style 28x28 CSVs (the seed's format).
 
     Each image is cleaned of uneven light, split into digits left to right, and each digit is
     cropped, scaled to 20 pixels and centred by its centre of mass, as MNIST was made. Prints the
     path of each file written."""
-    import numpy as np
-
-    from digitcli import fileio, photos
+    from digitcli import photos
 
     prepared, errors, _ = photos.read_images(images, count, strict)
     for name, message in errors:
         note(f"error: {message}")
-    out = Path(out)
-    written = []
-    if out.suffix.lower() == ".csv":
-        rows = [d.reshape(784) for p in prepared for d in p.digits]
-        if rows:
-            text = "\n".join(",".join(map(str, r)) for r in np.array(rows, dtype=int)) + "\n"
-            fileio.write_text(out, text)
-            written.append(out)
-    else:
-        for p in prepared:
-            stem = Path(p.name).stem
-            names = [f"{stem}.csv"] if len(p.digits) == 1 else [f"{stem}_{i}.csv" for i in range(1, len(p.digits) + 1)]
-            for digit, name in zip(p.digits, names):
-                fileio.write_text(out / name, "\n".join(",".join(map(str, r)) for r in digit.astype(int)) + "\n")
-                written.append(out / name)
-    if show:
-        from digitcli import plots
-
-        folder = out.parent if out.suffix.lower() == ".csv" else out
-        for p in prepared:
-            written.append(plots.save(plots.draw_prepared(p), folder / f"{Path(p.name).stem}-prepared.png"))
+    written = photos.write_prepared(prepared, out, show, overwrite)
     for path in written:
         click.echo(str(path))
     if errors:
@@ -426,7 +449,7 @@ def prepare(images, out, count, show, strict):
 @click.option("--top-k", type=click.IntRange(1, 10), default=None, help="Also list each digit's K most likely readings.")
 @click.option("--labels", default=None, metavar="FILE|N,N,...",
               help="True numbers: a CSV of file,label or numbers in input order; adds correct and accuracy.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0,
+@click.option("--min-confidence", type=FiniteRange(0, 1), default=0.0,
               help="Digits read less confidently than this show as '?'.")
 @digits_option
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
@@ -442,7 +465,7 @@ def predict_image(images, model, fmt, top_k, labels, min_confidence, count, stri
     prepared, errors, order = photos.read_images(images, count, strict)
     for name, message in errors:
         note(f"error: {message}")
-    truth = photos.parse_labels(labels, prepared)
+    truth = photos.parse_labels(labels, prepared, order)
     predictor = load_predictor(resolve_model(model), backend, note=note)
     recs = photos.records(prepared, errors, order, predictor, truth, top_k, min_confidence)
     click.echo(render(recs, photos.columns(recs, top_k), fmt))

@@ -51,6 +51,17 @@ class Dataset:
     def sizes(self):
         return {"train": len(self.y_train), "validation": len(self.y_val), "test": len(self.y_test)}
 
+    def fingerprint(self):
+        """A hash of the training and validation images and labels: --resume refuses other data,
+        whatever its path (the best epoch was chosen on this validation set)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_val, self.y_val):
+            h.update(str(array.shape).encode())
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()[:16]
+
 
 def find_idx_file(folder, key):
     for stem in IDX_NAMES[key]:

@@ -8,22 +8,30 @@ DEFAULT_MODEL_FILE = "models/dense.keras"
 
 ARCHITECTURE = "dense"
 OPTIMIZER = "adam"
-EPOCHS = 10
-# Batch size, schedule and Adam's starting rate depend on the architecture. dense is tuned for time
-# to accuracy on a 2-core CPU: batch 256, Adam from 0.002, cosine decay to zero (98% test accuracy
-# at epoch 5, 10.4 s; README, Results). The same recipe gave cnn 98.95% after 10 epochs against
-# 99.12% with batch 64 at Adam's constant 0.001, so the CNNs keep that. The seed's own batch-64
-# constant-rate dense recipe is the seed001 preset.
+# Epochs, batch size, schedule, dropout and Adam's settings depend on the architecture.
+# - dense is tuned for time to accuracy on a 2-core CPU: batch 256, Adam from 0.002, cosine decay to
+#   zero (98% test accuracy at epoch 5, 10.4 s; README, Results). The seed's own batch-64
+#   constant-rate recipe is the seed001 preset.
+# - cnn is a small fast convnet trained by the one-cycle recipe of tuomaso/train_mnist_fast: batch
+#   256, Adam with beta_1 0.7 and beta_2 0.9, the rate rising to 0.01 and annealed to nearly 0 over
+#   a short run (README, Results).
+# - keras-convnet and book-cnn keep keras.io's batch 64 at Adam's constant 0.001.
 MODEL_DEFAULTS = {
-    "dense": {"batch_size": 256, "schedule": "cosine", "adam_lr": 0.002},
-    "cnn": {"batch_size": 64, "schedule": "constant", "adam_lr": 0.001},
-    "book-cnn": {"batch_size": 64, "schedule": "constant", "adam_lr": 0.001},
+    "dense": {"epochs": 10, "batch_size": 256, "schedule": "cosine", "adam_lr": 0.002, "dropout": 0.5,
+              "adam_betas": (0.9, 0.999)},
+    "cnn": {"epochs": 2, "batch_size": 256, "schedule": "onecycle", "adam_lr": 0.01, "dropout": 0.0,
+            "adam_betas": (0.7, 0.9)},
+    "keras-convnet": {"epochs": 10, "batch_size": 64, "schedule": "constant", "adam_lr": 0.001, "dropout": 0.5,
+                      "adam_betas": (0.9, 0.999)},
+    "book-cnn": {"epochs": 10, "batch_size": 64, "schedule": "constant", "adam_lr": 0.001, "dropout": 0.5,
+                 "adam_betas": (0.9, 0.999)},
 }
+ARCHITECTURES = tuple(MODEL_DEFAULTS)
+SCHEDULES = ("cosine", "constant", "onecycle")
 LOSS = "crossentropy"
 SEED = 0
 VALIDATION_SIZE = 10_000
 ACTIVATION = "relu"
-DROPOUT = 0.5
 L2 = 0.0
 MOMENTUM = 0.0
 
@@ -33,6 +41,12 @@ LEARNING_RATES = {"adam": 0.001, "sgd": 0.01, "rmsprop": 0.001, "adagrad": 0.001
 # Training steps run per call into TensorFlow. Per-step Python overhead dominates the small MNIST
 # networks on a CPU; 128 steps per call cut seed001's epoch to about 0.57x (bench/levers.py).
 STEPS_PER_EXECUTION = 128
+
+# --hidden sizes above this cannot be trained on the machines digitcli is for (a 10^9-unit layer
+# crashed TensorFlow at build time).
+MAX_LAYER_UNITS = 16_384
+
+MAX_PLOT_DIGITS = 400  # plot --digits draws at most a 40 x 10 grid
 
 FORMATS = ("table", "csv", "json")
 PLOT_FORMATS = ("png", "svg", "pdf")

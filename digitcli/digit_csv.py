@@ -17,6 +17,7 @@ from digitcli.errors import InputFileError
 from digitcli.pixels import looks_inverted
 
 SHAPES_HINT = "expected 28 rows of 28 values, or one row of 784 values per image (optionally a label first)"
+BLANK_BELOW = 32  # an image whose every pixel is below this is blank (ink is 255, paper 0)
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 
 
@@ -83,27 +84,32 @@ def _layout(first):
     """From the first line: (separator or None for whitespace, has a header row, header names a
     label column)."""
     sep = _separator(first)
-    head = [t for t in _tokens(first, sep) if t != ""]
+    # Spreadsheets quote every cell: "0","12",... are numbers, not a header of names.
+    head = [t.strip('"\'') for t in _tokens(first, sep) if t != ""]
     # A header is mostly names (label,pixel0,...); a data row with one bad cell is not a header.
     header = sum(not _NUMBER.match(t) for t in head) > len(head) / 2
     labelled = header and head[0].strip().strip('"').lower() in ("label", "labels", "digit", "class", "y")
     return sep, header, labelled
 
 
-def _integers(data, sep, header):
-    """The common case, whole numbers only, through NumPy's C parser: several times faster than
-    pandas, and pandas' import alone costs more than the parse. None when the file needs pandas
-    (floats, gaps, text, ragged rows): that path also explains what is wrong."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "input contained no data": header only, reported by pandas
-            # int16 holds every valid pixel and the invalid values _to_uint8 reports; larger ones
-            # fall through to pandas, which reports them too.
-            values = np.loadtxt(io.BytesIO(data), delimiter=sep, skiprows=1 if header else 0, dtype=np.int16,
-                                ndmin=2, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError):
+def _numbers(data, sep, header):
+    """The common cases through NumPy's C parser: several times faster than pandas, whose import
+    alone costs more than the parse, and without pandas' object columns (3x the memory on a file with
+    one float). Whole numbers first as int16 (it holds every valid pixel and the invalid values
+    _to_uint8 reports), then as float32. None when the file needs pandas (gaps, text, quotes,
+    ragged rows): that path also explains what is wrong."""
+    for dtype in (np.int16, np.float32):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "input contained no data": header only, reported by pandas
+                values = np.loadtxt(io.BytesIO(data), delimiter=sep, skiprows=1 if header else 0, dtype=dtype,
+                                    ndmin=2, encoding="utf-8-sig")
+        except (ValueError, OverflowError, UnicodeDecodeError):
+            continue
+        if values.size and (dtype is np.int16 or np.isfinite(values).all()):
+            return values
         return None
-    return values if values.size else None
+    return None
 
 
 def _table(text, name, sep, header):
@@ -126,12 +132,16 @@ def _table(text, name, sep, header):
     while frame.shape[1] > 1 and frame.iloc[:, -1].isna().all():
         frame = frame.iloc[:, :-1]
     skipped = 2 if header else 1
-    bad_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if bad_cols:
-        col = bad_cols[0]
+    for col in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[col]):
+            continue
         numeric = pd.to_numeric(frame[col], errors="coerce")
-        row = int(np.flatnonzero(numeric.isna() & frame[col].notna())[0])
-        raise InputFileError(f"{name}: line {row + skipped}, column {col + 1}: {frame[col].iloc[row]!r} is not a number")
+        bad = np.flatnonzero(numeric.isna() & frame[col].notna())
+        if len(bad):
+            row = int(bad[0])
+            raise InputFileError(f"{name}: line {row + skipped}, column {col + 1}: {frame[col].iloc[row]!r} "
+                                 "is not a number")
+        frame[col] = numeric.astype(np.float64)  # numbers too large for any integer type
     values = frame.to_numpy(dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
@@ -174,11 +184,17 @@ def _to_uint8(pixels, name):
     return np.rint(pixels).astype(np.uint8)
 
 
+def blank(images):
+    """Per image: True when it holds no ink at all (nothing above a faint grey), which any model
+    would still read as some digit."""
+    return np.asarray(images).reshape(len(images), -1).max(axis=1) < BLANK_BELOW
+
+
 def parse(data, name, invert=True):
     """Digit images in `data` (the bytes of one CSV). Raises InputFileError with the reason."""
     _check_bytes(data, name)
     sep, header, labelled = _layout(_first_line(data, name))
-    values = _integers(data, sep, header)
+    values = _numbers(data, sep, header)
     if values is None:
         values = _table(_text(data, name), name, sep, header)
     pixels, labels = _split_labels(values, labelled, name)

@@ -49,6 +49,11 @@ def atomic_path(path):
             os.unlink(tmp)
 
 
+def replace(src, dst):
+    """os.replace, in one place so that tests can make it fail as a full disk would."""
+    os.replace(src, dst)
+
+
 def write_text(path, text):
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -61,49 +66,49 @@ def write_json(path, obj):
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def exclusive_lock(target):
-    """Hold `<target>.lock` while writing `target`; refuse if a live process holds it."""
+    """Hold `<target>.lock` while writing `target`; refuse while another process holds it.
+
+    The lock is an OS file lock (flock), which the kernel drops when its holder dies however it dies,
+    so a lock left by a killed run never blocks, even when its pid has since been reused. The pid
+    written inside is only there to name the holder in the message."""
+    import fcntl
+
     lock = Path(f"{target}.lock")
+    fd = _locked(lock, target)
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise explain_os_error(lock.parent, exc) from None
-    for _ in range(2):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _pid_alive(pid):
-                raise OutputError(
-                    f"{target} is being written by another digitcli process (pid {pid}); "
-                    "wait for it to finish or choose another --out"
-                ) from None
-            # The holder died without cleaning up (SIGKILL): the lock is stale.
+            yield
+        finally:
+            # Unlink while still holding the lock; _locked retries if it locked a file unlinked so.
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()
+    finally:
+        os.close(fd)
+
+
+def _locked(lock, target):
+    import fcntl
+
+    while True:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         except OSError as exc:
             raise explain_os_error(lock, exc) from None
-    else:
-        raise OutputError(f"{lock}: could not take the lock; remove it if no digitcli is running")
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputError(f"{target} is being written by another digitcli process (pid {holder}); "
+                              "wait for it to finish or choose another --out") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder before us unlinked this file as we locked it: take a fresh one

@@ -30,7 +30,7 @@ def read_gray(path):
                 img = img.convert("RGBA")
                 paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(paper, img)
-            gray = img.convert("L")
+            gray = _eight_bit(img) if img.mode.startswith(("I", "F")) else img.convert("L")
             if max(gray.size) > MAX_SIDE:
                 gray.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
             return np.asarray(gray, dtype=np.uint8)
@@ -44,6 +44,17 @@ def read_gray(path):
         raise InputFileError(f"{path}: image too large to open safely (a decompression bomb?)") from None
     except OSError as exc:
         raise InputFileError(f"{path}: damaged or truncated image ({exc})") from None
+
+
+def _eight_bit(img):
+    """16-bit and float greyscale (scanners write them) as 8-bit. Pillow's convert("L") clips every
+    value above 255 to white, which made a 16-bit scan read as a blank page."""
+    values = np.asarray(img, dtype=np.float64)
+    if img.mode == "F":
+        top = 1.0 if values.max(initial=0) <= 1.0 else 255.0
+    else:  # I;16 and friends, or I holding 16-bit data (how Pillow opens 16-bit PNGs)
+        top = 65535.0 if values.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0
+    return Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8))
 
 
 def ink_map(gray):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitcli.errors import InputFileError, UsageProblem
+from digitcli.errors import InputFileError
 from digitcli.imageprep import IMAGE_SUFFIXES, page_mask, read_gray, to_mnist
 from digitcli.segment import split_digits
 
@@ -29,7 +29,7 @@ def prepare(path, count=None):
 
 def read_images(arguments, count=None, strict=False):
     """(prepared images, [(name, error)], order) for files, folders of images and globs."""
-    from digitcli.prediction import expand
+    from digitcli.prediction import expand, unreadable
 
     done, errors, order = [], [], []
     for name, problem in expand(arguments, suffixes=IMAGE_SUFFIXES):
@@ -38,31 +38,26 @@ def read_images(arguments, count=None, strict=False):
                 raise InputFileError(problem)
             done.append(prepare(name, count))
             order.append(("ok", len(done) - 1))
-        except InputFileError as exc:
+        except Exception as exc:  # noqa: BLE001 - one strange image must not stop the rest
+            if not isinstance(exc, InputFileError):
+                exc = unreadable(name, exc)
             if strict:
-                raise
+                raise exc from None
             errors.append((name, str(exc)))
             order.append(("error", len(errors) - 1))
     return done, errors, order
 
 
-def parse_labels(value, images):
-    """True numbers per image: "7,2025" in input order, or a CSV file of file,label."""
+def parse_labels(value, images, order):
+    """True numbers per image read: "7,2025" in input order, or a labels file of file,label."""
+    from digitcli import labels
+
     if value is None:
         return [None] * len(images)
-    if Path(value).is_file():
-        import csv
-
-        with open(value, newline="") as fh:
-            rows = {r["file"].strip(): r["label"].strip() for r in csv.DictReader(fh)
-                    if r.get("file") and r.get("label")}
-        return [rows.get(p.name, rows.get(Path(p.name).name)) for p in images]
-    labels = [v.strip() for v in value.split(",")]
-    if not all(v.isdigit() for v in labels):
-        raise UsageProblem(f"{value!r} is neither a labels file nor numbers separated by commas", "--labels")
-    if len(labels) != len(images):
-        raise UsageProblem(f"{len(labels)} labels given but {len(images)} images were read", "--labels")
-    return labels
+    if labels.is_file(value):
+        lookup = labels.read_file(value, numbers=True)
+        return [labels.look_up(lookup, p.name) for p in images]
+    return labels.by_position(labels.positional(value, numbers=True), order, [1] * len(images), "images")
 
 
 def records(images, errors, order, predictor, labels, top_k=None, min_confidence=0.0):
@@ -95,3 +90,63 @@ def columns(recs, top_k):
     from digitcli.prediction import columns as predict_columns
 
     return predict_columns(recs, top_k, base=("file", "prediction", "confidence", "digits"))
+
+
+def _unique_stems(prepared):
+    """A file stem per image. Two photos of one name from different folders get `name` and
+    `name-2`: they would otherwise write the same CSV."""
+    used, stems = set(), []
+    for p in prepared:
+        stem, n = Path(p.name).stem, 1
+        while (stem if n == 1 else f"{stem}-{n}") in used:
+            n += 1
+        stems.append(stem if n == 1 else f"{stem}-{n}")
+        used.add(stems[-1])
+    return stems
+
+
+def _csv_text(rows):
+    return "\n".join(",".join(map(str, r)) for r in np.asarray(rows, dtype=int)) + "\n"
+
+
+def output_plan(prepared, out, show):
+    """[(path, write)] for `prepare`: a folder gets one 28 x 28 CSV per digit, a FILE.csv one row of
+    784 per digit; --show adds NAME-prepared.png beside them."""
+    out = Path(out)
+    plan = []
+    stems = _unique_stems(prepared)
+    if out.suffix.lower() == ".csv":
+        rows = [d.reshape(784) for p in prepared for d in p.digits]
+        if rows:
+            plan.append((out, _csv_text(rows)))
+        folder = out.parent
+    else:
+        folder = out
+        for p, stem in zip(prepared, stems):
+            many = len(p.digits) > 1
+            for i, digit in enumerate(p.digits, 1):
+                plan.append((out / (f"{stem}_{i}.csv" if many else f"{stem}.csv"), _csv_text(digit)))
+    if show:
+        plan += [(folder / f"{stem}-prepared.png", p) for p, stem in zip(prepared, stems)]
+    return plan
+
+
+def write_prepared(prepared, out, show=False, overwrite=False):
+    """Write what `prepare` makes; refuses, before writing anything, to replace an existing file
+    unless `overwrite`. Returns the paths written."""
+    from digitcli import fileio
+    from digitcli.errors import OutputError
+
+    plan = output_plan(prepared, out, show)
+    taken = [path for path, _ in plan if path.exists() or path.is_symlink()]
+    if taken and not overwrite:
+        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        raise OutputError(f"{taken[0]}: already exists{more}; choose another -o, or add --overwrite to replace")
+    for path, content in plan:
+        if isinstance(content, str):
+            fileio.write_text(path, content)
+        else:
+            from digitcli import plots
+
+            plots.save(plots.draw_prepared(content), path)
+    return [path for path, _ in plan]

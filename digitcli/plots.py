@@ -85,7 +85,7 @@ def draw_digits(images, titles, wrong=None, columns=10, suptitle=None):
 def prediction_titles(predictions, confidences, labels=None):
     titles, wrong = [], []
     for i, (pred, conf) in enumerate(zip(predictions, confidences)):
-        title = f"{pred} ({100 * conf:.0f}%)"
+        title = "blank" if conf is None else f"{pred} ({100 * conf:.0f}%)"
         label = None if labels is None else labels[i]
         if label is not None:
             title += f"\ntrue {label}" + (" ✗" if pred != label else "")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from digitcli import digit_csv
-from digitcli.errors import InputFileError, UsageProblem
+from digitcli.errors import InputFileError
 
 STDIN = "-"
 
@@ -49,12 +49,32 @@ def expand(arguments, suffixes=(".csv",), skip=()):
             found.extend((str(p), None) for p in inside)
         elif path.exists():
             found.append((arg, None))
+        elif path.is_symlink():
+            found.append((arg, f"{arg}: {_broken_link(path)}"))
         elif glob.has_magic(arg):
             matches = sorted(glob.glob(arg))
             found.extend((m, None) for m in matches) if matches else found.append((arg, f"{arg}: no files match"))
         else:
             found.append((arg, f"{arg}: file not found"))
     return found
+
+
+def _broken_link(path):
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (the link leads back to itself); point it at a real file"
+    return f"a symbolic link to {os.readlink(path)}, which does not exist"
+
+
+def unreadable(name, exc):
+    """An InputFileError for an input that failed in a way no reader foresaw, so that one strange file
+    is reported on its own line and the good inputs beside it are still read."""
+    return InputFileError(f"{name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
 
 
 def read_inputs(arguments, invert=True, strict=False, stdin=None, labels=None):
@@ -68,61 +88,29 @@ def read_inputs(arguments, invert=True, strict=False, stdin=None, labels=None):
             stream = (stdin or sys.stdin.buffer) if name == STDIN else None
             batch.files.append(digit_csv.read(name, invert=invert, stream=stream))
             batch.order.append(("ok", len(batch.files) - 1))
-        except InputFileError as exc:
+        except Exception as exc:  # noqa: BLE001 - see unreadable()
+            if not isinstance(exc, InputFileError):
+                exc = unreadable(name, exc)
             if strict:
-                raise
+                raise exc from None
             batch.errors.append((name, str(exc)))
             batch.order.append(("error", len(batch.errors) - 1))
     return batch
 
 
 def parse_labels(value, batch):
-    """--labels as a list of true digits, one per image in input order (None where unknown).
+    """--labels as a list of true digits, one per image in input order (None where unknown): digits
+    typed in input order ("3,8,9,5,4"), a labels file (labels.py), or else the files' own label
+    column."""
+    from digitcli import labels
 
-    `value` is either digits separated by commas ("3,8,9,5,4", in input order) or a CSV file with
-    columns file,label (and optionally row, for files holding many images)."""
-    sizes = [len(f.images) for f in batch.files]
-    total = sum(sizes)
     if value is None:
-        labels = [f.labels if f.labels is not None else [None] * len(f.images) for f in batch.files]
-        return [None if v is None else int(v) for part in labels for v in part]
-    if not Path(value).is_file():
-        try:
-            digits = [int(v) for v in value.replace(" ", "").split(",") if v != ""]
-        except ValueError:
-            raise UsageProblem(f"{value!r} is neither a labels file nor digits separated by commas", "--labels") from None
-        if any(d < 0 or d > 9 for d in digits):
-            raise UsageProblem(f"{value!r}: labels must be digits 0-9", "--labels")
-        if len(digits) != total:
-            raise UsageProblem(f"{len(digits)} labels given but the inputs hold {total} images", "--labels")
-        return digits
-    return _labels_from_file(Path(value), batch)
-
-
-def _labels_from_file(path, batch):
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except Exception as exc:  # noqa: BLE001 - a bad labels file is a usage problem, whatever pandas says
-        raise UsageProblem(f"{path}: not a readable labels CSV ({exc})", "--labels") from None
-    table.columns = [c.strip().lower() for c in table.columns]
-    if not {"file", "label"} <= set(table.columns):
-        raise UsageProblem(f"{path}: needs a header with columns file,label (and optionally row)", "--labels")
-    lookup = {}
-    for _, rec in table.iterrows():
-        try:
-            digit = int(rec["label"])
-            row = int(rec["row"]) if "row" in table.columns and pd.notna(rec.get("row")) else 1
-        except (TypeError, ValueError):
-            raise UsageProblem(f"{path}: label {rec['label']!r} for {rec['file']} is not a digit", "--labels") from None
-        lookup[(str(rec["file"]).strip(), row)] = digit
-    result = []
-    for f in batch.files:
-        for row in range(1, len(f.images) + 1):
-            key = next((k for k in ((f.name, row), (Path(f.name).name, row)) if k in lookup), None)
-            result.append(lookup[key] if key else None)
-    return result
+        found = [f.labels if f.labels is not None else [None] * len(f.images) for f in batch.files]
+        return [None if v is None else int(v) for part in found for v in part]
+    if labels.is_file(value):
+        lookup = labels.read_file(value)
+        return [labels.look_up(lookup, f.name, row) for f in batch.files for row in range(1, len(f.images) + 1)]
+    return labels.by_position(labels.positional(value), batch.order, [len(f.images) for f in batch.files], "images")
 
 
 def predict(batch, predictor, labels=None, top_k=None, min_confidence=0.0):
@@ -133,6 +121,7 @@ def predict(batch, predictor, labels=None, top_k=None, min_confidence=0.0):
     confidence = probabilities[np.arange(len(best)), best] if len(images) else np.zeros(0)
     ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k] if top_k else None
     starts = np.cumsum([0] + [len(f.images) for f in batch.files])
+    empty = digit_csv.blank(images) if len(images) else np.zeros(0, dtype=bool)
 
     records = []
     for kind, idx in batch.order:
@@ -141,6 +130,11 @@ def predict(batch, predictor, labels=None, top_k=None, min_confidence=0.0):
             records.append({"file": name, "row": None, "prediction": None, "confidence": None, "error": message})
             continue
         for row, i in enumerate(range(starts[idx], starts[idx + 1]), 1):
+            if empty[i]:
+                where = batch.files[idx].name + (f", row {row}" if starts[idx + 1] - starts[idx] > 1 else "")
+                records.append({"file": batch.files[idx].name, "row": row, "prediction": None, "confidence": None,
+                                "error": f"{where}: blank image (no ink); nothing to read"})
+                continue
             conf = float(confidence[i])
             rec = {"file": batch.files[idx].name, "row": row,
                    "prediction": int(best[i]) if conf >= min_confidence else "?",
@@ -164,6 +158,11 @@ def columns(records, top_k, base=("file", "row", "prediction", "confidence")):
     if any("error" in r for r in records):
         cols.append("error")
     return cols
+
+
+def rejected(records):
+    """The records of inputs that could not be read (files, or blank images inside them)."""
+    return [r for r in records if r.get("error")]
 
 
 def accuracy(records):

@@ -46,6 +46,7 @@ class OnnxPredictor:
     backend = "onnx"
 
     def __init__(self, onnx_path, session):
+        self.path = onnx_path
         self.session = session
         inp = session.get_inputs()[0]
         self.input_name = inp.name
@@ -56,7 +57,9 @@ class OnnxPredictor:
         if len(images) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         x = model_input(images, self.input_shape)
-        return np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32)
+        out = np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32)
+        _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
+        return out
 
 
 def load_keras_model(path):
@@ -100,6 +103,9 @@ def _onnx_session(path):
     stamped = session.get_modelmeta().custom_metadata_map.get(CHECKPOINT_HASH_KEY)
     if stamped != modelfile.sha256(path):
         return None, onnx_path, "it was made from another version of the checkpoint"
+    last = session.get_outputs()[0].shape[-1] if session.get_outputs()[0].shape else None
+    if isinstance(last, int) and last != 10:
+        return None, onnx_path, f"it outputs {last} values, not 10 digit probabilities"
     return session, onnx_path, None
 
 

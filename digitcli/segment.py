@@ -19,8 +19,12 @@ MAX_PIECES = 40
 WIDE = 1.15  # a piece wider than this times its height holds more than one digit (a "0" is ~0.8)
 
 
-def _pieces(mask):
+def _pieces(mask, name):
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    # Checked before a mask is made for each piece: a photo of a page of text has thousands.
+    if n > MAX_PIECES:
+        raise InputFileError(f"{name}: {n} separate marks; too many to be a row of digits "
+                             "(a photo of a page of text?)")
     boxes = ndimage.find_objects(labels)
     return [(labels == i + 1, box[1].start, box[1].stop, box[0].start, box[0].stop) for i, box in enumerate(boxes)]
 
@@ -97,10 +101,7 @@ def _cut(piece, parts):
 
 def split_digits(mask, count=None, name="image"):
     """Ink masks of the digits in `mask`, left to right."""
-    pieces = _pieces(mask)
-    if len(pieces) > MAX_PIECES:
-        raise InputFileError(f"{name}: {len(pieces)} separate marks; too many to be a row of digits "
-                             "(a photo of a page of text?)")
+    pieces = _pieces(mask, name)
     digits = _merge_overlapping(pieces)
     height = max(p[4] for p in digits) - min(p[3] for p in digits)
     digits = _absorb_slivers(digits, height)

@@ -7,7 +7,6 @@ rename, so a reader never sees a half-written model.
 """
 
 import contextlib
-import csv
 import json
 import os
 import platform
@@ -17,19 +16,15 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from digitcli import __version__, defaults, fileio, modelfile
-from digitcli.errors import OutputError, UsageProblem
+from digitcli import __version__, defaults, fileio, histories, modelfile
+from digitcli.errors import DigitcliError, OutputError, UsageProblem
 from digitcli.pixels import model_input
 
-LOSSES = ("crossentropy", "mse", "quadratic", "binary-crossentropy")
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
-OUTPUTS = ("softmax", "sigmoid")
-AUGMENTS = ("none", "shift")
-SCHEDULES = ("cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -37,12 +32,12 @@ class TrainSettings:
     model: str = defaults.ARCHITECTURE
     hidden: tuple | None = None
     activation: str = defaults.ACTIVATION
-    dropout: float = defaults.DROPOUT
+    dropout: float | None = None  # None: the architecture's default (defaults.MODEL_DEFAULTS), as below
     l2: float = defaults.L2
     optimizer: str = defaults.OPTIMIZER
     lr: float | None = None
     momentum: float = defaults.MOMENTUM
-    epochs: int = defaults.EPOCHS
+    epochs: int | None = None
     batch_size: int | None = None  # None: the architecture's default (defaults.MODEL_DEFAULTS)
     loss: str = defaults.LOSS
     seed: int = defaults.SEED
@@ -54,11 +49,14 @@ class TrainSettings:
     schedule: str | None = None  # None: the architecture's default
     preset: str | None = None
 
+    adam_betas: tuple | None = None
+
     def __post_init__(self):
         chosen = defaults.MODEL_DEFAULTS.get(self.model, defaults.MODEL_DEFAULTS[defaults.ARCHITECTURE])
-        for name in ("batch_size", "schedule"):
+        for name in ("epochs", "batch_size", "schedule", "dropout", "adam_betas"):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, chosen[name])
+        object.__setattr__(self, "adam_betas", tuple(self.adam_betas))
 
     def learning_rate(self):
         if self.lr is not None:
@@ -70,6 +68,7 @@ class TrainSettings:
     def as_dict(self):
         d = asdict(self)
         d["hidden"] = list(self.hidden) if self.hidden is not None else None
+        d["adam_betas"] = list(self.adam_betas)
         d["lr"] = self.learning_rate()
         return d
 
@@ -125,14 +124,20 @@ def staging_dir(out):
 def _optimizer(settings, steps_per_epoch):
     import keras
 
+    from digitcli.schedules import OneCycle
+
     lr = settings.learning_rate()
     if settings.schedule == "cosine":  # the rate falls from lr to 0 along the whole run
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps_per_epoch * settings.epochs)
+    elif settings.schedule == "onecycle":  # up to lr over the first 30% of the run, then down to ~0
+        lr = OneCycle(lr, total_steps=steps_per_epoch * settings.epochs)
     if settings.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=settings.momentum)
     if settings.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=lr, momentum=settings.momentum)
-    return {"adam": keras.optimizers.Adam, "adagrad": keras.optimizers.Adagrad}[settings.optimizer](learning_rate=lr)
+    if settings.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=lr, beta_1=settings.adam_betas[0], beta_2=settings.adam_betas[1])
+    return keras.optimizers.Adagrad(learning_rate=lr)
 
 
 def _targets(labels, loss):
@@ -145,30 +150,6 @@ def _targets(labels, loss):
     return labels.astype("int32")
 
 
-def read_history(csv_path):
-    """Per-epoch rows from Keras' CSVLogger, numbered from 1, each epoch once (the last write wins,
-    which matters when a killed run is resumed and repeats an epoch)."""
-    if not Path(csv_path).exists():
-        return []
-    rows = {}
-    with open(csv_path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            if not row.get("epoch"):
-                continue
-            epoch = int(row.pop("epoch")) + 1
-            # CSVLogger writes NA for a metric an epoch did not produce.
-            rows[epoch] = {"epoch": epoch, **{k: float(v) for k, v in row.items() if v not in ("", "NA", None)}}
-    return [rows[e] for e in sorted(rows)]
-
-
-def history_csv_text(history):
-    keys = ["epoch"] + sorted({k for row in history for k in row} - {"epoch"})
-    lines = [",".join(keys)]
-    for row in history:
-        lines.append(",".join(str(row.get(k, "")) for k in keys))
-    return "\n".join(lines) + "\n"
-
-
 def _versions():
     import keras
     import numpy
@@ -178,58 +159,45 @@ def _versions():
             "keras": keras.__version__, "numpy": numpy.__version__}
 
 
-def _atomic_checkpoint(keras):
-    """ModelCheckpoint writes its file in place; a kill mid-write would leave a corrupt best-weights
-    file for --resume to trip over. This one writes beside it, renames, and then records which
-    epoch it holds in `best.json`, so a resumed run knows the best it really has on disk."""
-
-    class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-        def on_epoch_end(self, epoch, logs=None):
-            final = Path(self.filepath)
-            tmp = final.with_name(".tmp-" + final.name)
-            tmp.unlink(missing_ok=True)  # a leftover from a killed save is never renamed into place
-            self.filepath = str(tmp)
-            try:
-                super().on_epoch_end(epoch, logs)
-            finally:
-                self.filepath = str(final)
-            if tmp.exists():
-                os.replace(tmp, final)
-                fileio.write_json(final.with_name("best.json"), {"epoch": epoch + 1, "value": float(self.best)})
-
-    return AtomicModelCheckpoint
+def _has_progress(staging):
+    """Whether an interrupted run left a completed epoch behind (else its folder holds nothing)."""
+    return bool(histories.read_csv(staging / "history.csv")) or (staging / "backup" / "state.json").exists()
 
 
-def _saved_best(staging):
-    """(epoch, value) of the best weights on disk, or (None, None) when there are none yet."""
-    try:
-        if (staging / "best.weights.h5").exists():
-            record = json.loads((staging / "best.json").read_text())
-            return int(record["epoch"]), float(record["value"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None, None
-
-
-def _prepare_output(out, staging, settings, resume, overwrite, note):
+def _prepare_output(out, staging, wanted, resume, overwrite, note):
+    """Make or reuse the staging folder: True when this run created it, False when it resumes one,
+    "finished" when the run to resume had already saved its model."""
     if out.suffix != ".keras":
         raise UsageProblem(f"--out {out}: model files must end in .keras", "--out")
-    wanted = settings.as_dict()
+    if staging.exists() and _published(out, staging):
+        # Killed after its model was moved into place: finish moving its files, and it is done.
+        for path in sorted((staging / "final").glob("*")):
+            fileio.replace(path, out.with_name(path.name))
+        shutil.rmtree(staging)
+        if resume:
+            note(f"the interrupted run of {out} had finished; nothing left to resume")
+            return "finished"
     if staging.exists() and resume:
         try:
             saved = json.loads((staging / "settings.json").read_text())
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):
             saved = None
-        if saved is not None and saved != wanted:
-            diff = ", ".join(f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in wanted.items() if saved.get(k) != v)
+        if isinstance(saved, dict) and saved.get("data_fingerprint") != wanted["data_fingerprint"]:
+            raise UsageProblem(f"cannot resume {out}: the interrupted run trained on other data "
+                               f"({saved.get('data_source')}); give it the same --data, --limit and "
+                               "--validation-size", "--resume")
+        if isinstance(saved, dict) and saved != wanted:
+            diff = ", ".join(f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in wanted.items()
+                             if saved.get(k) != v and k != "data_source")
             raise UsageProblem(f"cannot resume {out}: the interrupted run used other settings ({diff}); "
                                "repeat its exact command with --resume", "--resume")
         note(f"resuming the interrupted run saved in {staging}")
-        return
+        return False
     if staging.exists():
-        if not overwrite:
-            raise OutputError(f"an interrupted run of {out} left its progress in {staging}; "
-                              "add --resume to continue it, or --overwrite to start over")
+        if _has_progress(staging) and not overwrite:
+            raise OutputError(f"an interrupted run of {out} left its progress in {staging}; add --resume to "
+                              "continue it, or --overwrite to discard it and start over")
+        # Either the user said to discard it, or it holds no completed epoch: nothing to lose.
         shutil.rmtree(staging)
     elif resume:
         note(f"nothing to resume for {out}; starting from epoch 1")
@@ -238,6 +206,26 @@ def _prepare_output(out, staging, settings, resume, overwrite, note):
     except OSError as exc:
         raise OutputError(f"{staging}: cannot create the training folder ({exc.strerror}); choose a writable --out") from None
     fileio.write_json(staging / "settings.json", wanted)
+    fileio.write_json(staging / "run.json", {"run": uuid.uuid4().hex})
+    return True
+
+
+def _run_id(staging):
+    try:
+        return json.loads((staging / "run.json").read_text())["run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _published(out, staging):
+    """Whether `out` is the model that the run in `staging` saved."""
+    run = _run_id(staging)
+    if run is None or not out.exists():
+        return False
+    try:
+        return modelfile.read_metadata(out).get("run") == run
+    except DigitcliError:
+        return False
 
 
 def _staging_for(role, out, resume, stack):
@@ -256,157 +244,215 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
           callbacks=(), distribute="none", replicas=None):
     """Train, save the best checkpoint to `out` and return the metadata written beside it.
     `callbacks` run after digitcli's own (benchmarks use this to time epochs). Under multi-worker
-    distribution only the chief writes `out`; other workers return the metadata with "saved": False."""
+    distribution only the chief writes `out`; other workers return the metadata with "saved": False.
+
+    A run that fails before its first epoch is complete removes the staging folder it made, so the
+    next run is never blocked by it; a later failure leaves progress that --resume continues."""
     from digitcli import distribute as dist
 
     note = note or (lambda msg: print(msg, file=sys.stderr))
     out = Path(out)
     role = dist.role(distribute)
-    if settings.optimizer not in OPTIMIZERS:
-        raise UsageProblem(f"unknown optimizer {settings.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", "--optimizer")
-    if settings.loss not in LOSSES:
-        raise UsageProblem(f"unknown loss {settings.loss!r}; choose one of {', '.join(LOSSES)}", "--loss")
-    if settings.schedule not in SCHEDULES:
-        raise UsageProblem(f"unknown schedule {settings.schedule!r}; choose one of {', '.join(SCHEDULES)}", "--schedule")
+    wanted = {**settings.as_dict(), "data_source": dataset.source, "data_fingerprint": dataset.fingerprint()}
     with contextlib.ExitStack() as stack:
         staging = _staging_for(role, out, resume, stack)
+        created = False
         if role.chief:
             stack.enter_context(fileio.exclusive_lock(out))
-            _prepare_output(out, staging, settings, resume, overwrite, note)
-        import keras
-        import tensorflow as tf
+            created = _prepare_output(out, staging, wanted, resume, overwrite, note)
+            if created == "finished":
+                return modelfile.read_metadata(out)
+        try:
+            return _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note, callbacks,
+                             replicas, resumed=not created)
+        except TrainingInterrupted:
+            raise
+        except BaseException:
+            if created and role.chief and not _has_progress(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
 
-        from digitcli.losses import KERAS_LOSSES
-        from digitcli.models import build
 
-        strategy = dist.make_strategy(role, replicas)  # before anything else runs TensorFlow ops
-        keras.utils.set_random_seed(settings.seed)
-        tf.config.experimental.enable_op_determinism()
-        images, labels = dataset.x_train, dataset.y_train
-        if settings.augment == "shift":
-            from digitcli.data import with_shifts
+def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note, callbacks, replicas, resumed):
+    from digitcli import distribute as dist
 
-            images, labels = with_shifts(images, labels)
-        steps = -(-len(labels) // settings.batch_size)
+    import keras
+    import tensorflow as tf
+
+    from digitcli.callbacks import AtomicBackup, BestWeights, HistoryLog
+    from digitcli.losses import KERAS_LOSSES
+    from digitcli.models import build
+
+    strategy = dist.make_strategy(role, replicas)  # before anything else runs TensorFlow ops
+    keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+    images, labels = dataset.x_train, dataset.y_train
+    if settings.augment == "shift":
+        from digitcli.data import with_shifts
+
+        images, labels = with_shifts(images, labels)
+    steps = -(-len(labels) // settings.batch_size)
+    try:
         with strategy.scope():
             model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2,
                           settings.output, settings.init)
-            model.compile(optimizer=_optimizer(settings, steps), loss=KERAS_LOSSES[settings.loss], metrics=["accuracy"],
-                          steps_per_execution=dist.steps_per_execution(role, strategy, min(defaults.STEPS_PER_EXECUTION, steps)))
-        dist.patch_keras(model, strategy, role)
-        device = dist.devices()
-        replicas_used = strategy.num_replicas_in_sync
-        if role.strategy != "none" or not device.startswith("CPU"):
-            note(f"training on {device}" + (f"; {replicas_used} replicas of {settings.batch_size // replicas_used}"
-                                            f"-image batches ({role.workers} workers)" if replicas_used > 1 else ""))
+            model.compile(optimizer=_optimizer(settings, steps), loss=KERAS_LOSSES[settings.loss],
+                          metrics=["accuracy"], steps_per_execution=dist.steps_per_execution(
+                              role, strategy, min(defaults.STEPS_PER_EXECUTION, steps)))
+    except (tf.errors.ResourceExhaustedError, MemoryError, ValueError) as exc:
+        raise OutputError(f"cannot build the {settings.model} network ({type(exc).__name__}); "
+                          "make --hidden smaller") from None
+    dist.patch_keras(model, strategy, role)
+    device = dist.devices()
+    replicas_used = strategy.num_replicas_in_sync
+    if role.strategy != "none" or not device.startswith("CPU"):
+        note(f"training on {device}" + (f"; {replicas_used} replicas of {settings.batch_size // replicas_used}"
+                                        f"-image batches ({role.workers} workers)" if replicas_used > 1 else ""))
 
-        shape = model.input_shape[1:]
-        x_train = model_input(images, shape)
-        y_train = _targets(labels, settings.loss)
-        has_val = len(dataset.y_val) > 0
-        validation = (model_input(dataset.x_val, shape), _targets(dataset.y_val, settings.loss)) if has_val else None
-        monitor = "val_accuracy" if has_val else "accuracy"
+    shape = model.input_shape[1:]
+    x_train = model_input(images, shape)
+    y_train = _targets(labels, settings.loss)
+    has_val = len(dataset.y_val) > 0
+    validation = (model_input(dataset.x_val, shape), _targets(dataset.y_val, settings.loss)) if has_val else None
+    monitor = "val_accuracy" if has_val else "accuracy"
 
-        log_csv = staging / "history.csv"
-        done = read_history(log_csv)
-        _, best_so_far = _saved_best(staging)
-        best_weights = staging / "best.weights.h5"
-        # Order matters for a kill between callbacks: the history row is written before the backup,
-        # so a resumed run may repeat an epoch (read_history keeps its last row) but never loses one.
-        # double_checkpoint keeps the previous backup usable if the kill lands during a backup write.
-        own = [
-            keras.callbacks.CSVLogger(str(log_csv), append=True),
-            _atomic_checkpoint(keras)(str(best_weights), monitor=monitor, mode="max", save_best_only=True,
-                                      save_weights_only=True, initial_value_threshold=best_so_far),
-            keras.callbacks.BackupAndRestore(str(staging / "backup"), double_checkpoint=True),
-        ]
-        start = time.perf_counter()
-        stop = _StopRequest()
-        try:
-            # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
-            with stop, contextlib.redirect_stdout(sys.stderr):
-                # Validation batches only change speed, not results: use large ones.
-                model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
-                          validation_data=validation, validation_batch_size=1024, callbacks=[*own, stop.callback(keras), *callbacks],
-                          verbose=verbose, shuffle=True)
-        except OSError as exc:  # Keras writing its backup, best weights or log: full disk and the like
-            raise fileio.explain_os_error(staging, exc) from None
-        except tf.errors.OpError as exc:
-            if role.workers > 1:  # a peer died or the cluster broke: say so, never a traceback
-                raise dist.failure(exc, role, staging) from None
-            raise
-        except KeyboardInterrupt:
-            completed = len(read_history(log_csv))
-            raise TrainingInterrupted(
-                f"interrupted after {completed} of {settings.epochs} epochs; progress is saved in {staging}. "
-                "Run the same command with --resume to continue.", stop.signum or signal.SIGINT
-            ) from None
-        seconds = time.perf_counter() - start
-        history = read_history(log_csv)
-        best_epoch, _ = _saved_best(staging)
-        if best_epoch is not None:
-            model.load_weights(str(best_weights))
-        else:  # no epoch was ever saved (the monitored value was NaN throughout): keep the last one
-            best_epoch = len(history)
+    # Order matters for a kill between callbacks: the history row is written before the backup,
+    # so a resumed run may repeat an epoch (its row is replaced) but never loses one.
+    log = HistoryLog(staging / "history.csv")
+    best = BestWeights(staging, monitor)
+    backup = AtomicBackup(staging / "backup")
+    start = time.perf_counter()
+    stop = _StopRequest()
+    try:
+        # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
+        with stop, contextlib.redirect_stdout(sys.stderr):
+            # Validation batches only change speed, not results: use large ones.
+            model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
+                      validation_data=validation, validation_batch_size=1024,
+                      callbacks=[log, best, backup, stop.callback(keras), *callbacks], verbose=verbose, shuffle=True)
+    except OSError as exc:  # writing the backup, best weights or log: full disk and the like
+        raise fileio.explain_os_error(staging, exc) from None
+    except (tf.errors.ResourceExhaustedError, MemoryError):
+        raise OutputError(f"out of memory while training {settings.model}; make --batch-size or --hidden "
+                          "smaller") from None
+    except tf.errors.OpError as exc:
+        if role.workers > 1:  # a peer died or the cluster broke: say so, never a traceback
+            raise dist.failure(exc, role, staging) from None
+        raise
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(
+            f"interrupted after {backup.saved_epoch()} of {settings.epochs} epochs; progress is saved in "
+            f"{staging}. Run the same command with --resume to continue.", stop.signum or signal.SIGINT
+        ) from None
+    seconds = time.perf_counter() - start
+    history = histories.read_csv(staging / "history.csv")
+    kept = best.saved()
+    if kept is not None:
+        model.load_weights(str(staging / kept["weights"]))
+        best_epoch = kept["epoch"]
+    else:  # no epoch was ever saved (the monitored value was NaN throughout): keep the last one
+        best_epoch = len(history)
 
-        with contextlib.redirect_stdout(sys.stderr):
-            test_loss, test_acc = model.evaluate(model_input(dataset.x_test, shape),
-                                                 _targets(dataset.y_test, settings.loss),
-                                                 batch_size=1024, verbose=0)
-        metadata = {
-            "format": "digitcli-model/1",
-            "name": out.stem,
-            "architecture": settings.model,
-            "input_shape": list(shape),
-            "settings": settings.as_dict(),
-            "data": {"source": dataset.source, **dataset.sizes(),
-                     **({"train_augmented": len(labels)} if settings.augment != "none" else {})},
-            "history": history,
-            "best_epoch": best_epoch,
-            "selected_by": monitor,
-            "test": {"loss": float(test_loss), "accuracy": float(test_acc)},
-            "train_seconds": round(seconds, 3),
-            "resumed": bool(done),
-            "device": device,
-            "distribution": {"strategy": role.strategy, "replicas": replicas_used, "workers": role.workers},
-            "versions": _versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        if not role.chief:
-            return {**metadata, "saved": False, "task": role.task}
-        if out.exists() and not overwrite:
-            kept = keep_previous(out)
-            note(f"kept the earlier {out} as {kept} (--overwrite replaces it instead)")
-        inference = save_model(model, out, metadata)
-        fileio.write_json(modelfile.sidecar(out, ".json"), metadata)
-        fileio.write_text(modelfile.sidecar(out, ".history.csv"), history_csv_text(history))
-        if export_onnx:
-            from digitcli.export import export_onnx as _export_onnx
-
-            try:
-                _export_onnx(inference, out)
-            except Exception as exc:  # noqa: BLE001 - ONNX is an accelerator; the model is already saved
-                note(f"note: ONNX export skipped ({type(exc).__name__}: {exc}); predictions will use Keras")
-        shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        test_loss, test_acc = model.evaluate(model_input(dataset.x_test, shape), _targets(dataset.y_test, settings.loss),
+                                             batch_size=1024, verbose=0)
+    metadata = {
+        "format": "digitcli-model/1",
+        "name": out.stem,
+        "architecture": settings.model,
+        "input_shape": list(shape),
+        "settings": settings.as_dict(),
+        "data": {"source": dataset.source, **dataset.sizes(), "fingerprint": dataset.fingerprint(),
+                 **({"train_augmented": len(labels)} if settings.augment != "none" else {})},
+        "history": history,
+        "best_epoch": best_epoch,
+        "selected_by": monitor,
+        "test": {"loss": float(test_loss), "accuracy": float(test_acc)},
+        "train_seconds": round(seconds, 3),
+        "resumed": resumed,
+        "device": device,
+        "distribution": {"strategy": role.strategy, "replicas": replicas_used, "workers": role.workers},
+        "versions": _versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run": _run_id(staging),
+    }
+    if not role.chief:
+        return {**metadata, "saved": False, "task": role.task}
+    staged = _stage_outputs(model, staging, out, metadata, history, export_onnx, note)
+    kept_as = publish(staged, out)
+    if kept_as:
+        note(f"kept the earlier {out} as {kept_as}")
+    shutil.rmtree(staging, ignore_errors=True)
     return metadata
 
 
 SIDECARS = (".json", ".history.csv", ".onnx")
 
 
-def keep_previous(out):
-    """Move an existing model and its sidecars to the first free NAME.N.keras, so training to a
-    taken name never destroys the earlier model. Returns the new path of the .keras file."""
+def _stage_outputs(model, staging, out, metadata, history, export_onnx, note):
+    """Write the final files inside the staging folder, under their final names: {suffix: path}."""
+    final = staging / "final"
+    shutil.rmtree(final, ignore_errors=True)  # a killed earlier attempt's, never published
+    final.mkdir()
+    staged = {".keras": final / out.name}
+    inference = save_model(model, staged[".keras"], metadata)
+    staged[".json"] = modelfile.sidecar(staged[".keras"], ".json")
+    fileio.write_json(staged[".json"], metadata)
+    staged[".history.csv"] = modelfile.sidecar(staged[".keras"], ".history.csv")
+    fileio.write_text(staged[".history.csv"], histories.csv_text(history))
+    if export_onnx:
+        from digitcli.export import export_onnx as _export_onnx
+
+        try:
+            staged[".onnx"] = _export_onnx(inference, staged[".keras"])
+        except Exception as exc:  # noqa: BLE001 - ONNX is an accelerator; the model is already saved
+            note(f"note: ONNX export skipped ({type(exc).__name__}: {exc}); predictions will use Keras")
+    return staged
+
+
+def _free_number(out):
     n = 1
     while any(modelfile.sidecar(out, f".{n}{suffix}").exists() for suffix in (".keras", *SIDECARS)):
         n += 1
-    kept = modelfile.sidecar(out, f".{n}.keras")
-    for suffix in SIDECARS:
-        old = modelfile.sidecar(out, suffix)
-        if old.exists():
-            os.replace(old, modelfile.sidecar(out, f".{n}{suffix}"))
-    os.replace(out, kept)
-    return kept
+    return n
+
+
+def publish(staged, out):
+    """Move the staged files into place. An existing model and its sidecars are kept as NAME.N.*
+    (never replaced: hard links keep them while the new files are renamed over the old names), and a
+    failure puts everything back as it was. Returns the kept model's path, or None."""
+    n = _free_number(out)
+    kept = {}
+    try:
+        for suffix in (".keras", *SIDECARS):
+            old = modelfile.sidecar(out, suffix)
+            if old.exists():
+                kept[suffix] = modelfile.sidecar(out, f".{n}{suffix}")
+                os.link(old, kept[suffix])
+    except OSError as exc:
+        for path in kept.values():
+            path.unlink(missing_ok=True)
+        raise fileio.explain_os_error(out, exc) from None
+    changed = []
+    try:
+        for suffix in (".keras", *SIDECARS):  # the model first: if it fails, nothing has changed
+            target = modelfile.sidecar(out, suffix)
+            if suffix in staged:
+                fileio.replace(staged[suffix], target)
+                changed.append(suffix)
+            elif suffix in kept:  # an old sidecar with no new one (an ONNX twin): it belongs to the kept model
+                target.unlink()
+                changed.append(suffix)
+    except OSError as exc:
+        for suffix in changed:  # put the old files back under their names
+            if suffix in kept:
+                fileio.replace(kept.pop(suffix), modelfile.sidecar(out, suffix))
+            else:
+                modelfile.sidecar(out, suffix).unlink(missing_ok=True)
+        for path in kept.values():  # the rest never moved: drop their second names
+            path.unlink(missing_ok=True)
+        raise fileio.explain_os_error(out, exc) from None
+    return kept.get(".keras")
 
 
 def save_model(model, out, metadata):

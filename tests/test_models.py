@@ -22,13 +22,43 @@ def test_dense_is_the_seed_network():
     assert model.layers[2].rate == 0.5
 
 
-def test_cnn_is_the_keras_convnet():
-    model = models.build("cnn")
+def test_keras_convnet_is_the_keras_io_convnet():
+    model = models.build("keras-convnet")
     assert model.input_shape == (None, 28, 28, 1)
     assert [type(layer).__name__ for layer in model.layers] == [
         "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
     # keras.io's "simple MNIST convnet" has 34,826 parameters.
     assert model.count_params() == 34_826
+
+
+def test_cnn_is_the_small_fast_convnet():
+    import numpy as np
+
+    model = models.build("cnn", dropout=0.0)
+    assert [(type(layer).__name__, getattr(layer, "filters", getattr(layer, "units", None))) for layer in model.layers] == [
+        ("Rescaling", None), ("Conv2D", 24), ("MaxPooling2D", None), ("Conv2D", 32), ("MaxPooling2D", None),
+        ("Flatten", None), ("Dense", 256), ("Dense", 10)]
+    assert model.layers[1].kernel_size == (5, 5) and model.layers[3].kernel_size == (3, 3)
+    assert model.count_params() == 624 + 6_944 + 800 * 256 + 256 + 2_570  # 215k, as the recipe's
+    # The normalisation is in the model: [0, 1] pixels become MNIST's zero-mean, unit-std inputs.
+    normalise = keras.Sequential([keras.Input((28, 28, 1)), model.layers[0]])
+    out = np.asarray(normalise(np.array([0.1307, 0.1307 + 0.3081], "float32").reshape(1, 2, 1, 1)
+                               * np.ones((1, 28, 28, 1), "float32")[:, :2, :1]))
+    np.testing.assert_allclose(out.ravel(), [0.0, 1.0], atol=1e-6)
+
+
+def test_onecycle_rises_to_its_peak_then_anneals():
+    import numpy as np
+
+    from digitcli.schedules import OneCycle
+
+    schedule = OneCycle(0.01, total_steps=1000)
+    rates = np.array([float(schedule(step)) for step in (0, 150, 300, 650, 1000)])
+    np.testing.assert_allclose(rates, [0.01 / 25, (0.01 + 0.01 / 25) / 2, 0.01, None or rates[3], 0.01 / 25e4],
+                               rtol=1e-4)
+    assert 0.01 / 25e4 < rates[3] < 0.01
+    again = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
+    assert float(again(650)) == pytest.approx(rates[3])
 
 
 def test_options_change_the_network():

@@ -57,8 +57,9 @@ def resume(data, out):
 @pytest.fixture(scope="module")
 def uninterrupted(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("straight") / "m.keras"
+    start = time.monotonic()
     subprocess.run(train_cmd(data, out), check=True, capture_output=True, timeout=300)
-    return json.loads(out.with_suffix(".json").read_text())
+    return {**json.loads(out.with_suffix(".json").read_text()), "wall_seconds": time.monotonic() - start}
 
 
 @pytest.mark.parametrize("after_epochs", [0, 1, 3])
@@ -146,3 +147,60 @@ def test_sigterm_stops_like_ctrl_c_with_exit_143(data, tmp_path):
     assert "Run the same command with --resume to continue." in stderr
     meta = resume(data, out)
     assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
+
+
+DIE_IN_FIRST_BACKUP_WRITE = """
+import os, signal, sys
+import keras
+real = keras.Model.save_weights
+def dying(self, filepath, *args, **kwargs):
+    if "backup" in str(filepath):  # the first backup write, cut off half-way
+        with open(filepath, "wb") as fh:
+            fh.write(b"\\x89HDF\\r\\n\\x1a\\n half a file")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, filepath, *args, **kwargs)
+keras.Model.save_weights = dying
+from digitcli.cli import cli
+cli(sys.argv[1:], prog_name="digitcli")
+"""
+
+
+def test_sigkill_in_the_middle_of_the_first_backup_write_resumes(data, tmp_path, uninterrupted):
+    out = tmp_path / "m.keras"
+    cmd = train_cmd(data, out)
+    killed = subprocess.run([sys.executable, "-c", DIE_IN_FIRST_BACKUP_WRITE, *cmd[3:]], capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    meta = resume(data, out)
+    assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
+    assert abs(meta["test"]["accuracy"] - uninterrupted["test"]["accuracy"]) <= 0.003
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_instants_always_resumes(data, tmp_path, uninterrupted):
+    """One run killed again and again at random instants (start-up, mid-epoch, mid-write, the final
+    save), each time resumed: every resume works and the history ends with each epoch once."""
+    import random
+
+    rng = random.Random(20261126)
+    out = tmp_path / "m.keras"
+    kills = 0
+    for _ in range(12):
+        proc = subprocess.Popen(train_cmd(data, out, "--resume"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:  # start-up, an epoch, a checkpoint write, the final save: a resumed run is shorter, so
+            # instants late in a whole run's time would mostly find it finished
+            proc.wait(timeout=rng.uniform(0.3, 0.7 * uninterrupted["wall_seconds"]))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            kills += 1
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode in (0, -signal.SIGKILL), stderr[-2000:]
+        if proc.returncode == 0:
+            break
+    assert kills >= 4
+    meta = json.loads(out.with_suffix(".json").read_text()) if proc.returncode == 0 else resume(data, out)
+    assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
+    assert abs(meta["test"]["accuracy"] - uninterrupted["test"]["accuracy"]) <= 0.003
+    assert not out.with_name(f".{out.name}.train").exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["m.history.csv", "m.json", "m.keras"]

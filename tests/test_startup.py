@@ -45,10 +45,12 @@ def test_help_shows_defaults_and_environment_variables():
     import re
 
     out = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
-    assert re.search(r"--epochs INTEGER RANGE \[default: 10; x>=1\]", out)
-    assert re.search(r"--batch-size INTEGER RANGE Global batch size\. \[default: 256 for dense, 64 for cnn, "
-                     r"64 for book-cnn\] \[x>=1\]", out)
-    assert re.search(r"\[default: cosine for dense, constant for cnn, constant for book-cnn\]", out)
+    assert re.search(r"--epochs INTEGER RANGE \[default: 10 for dense, 2 for cnn, 10 for keras-convnet, "
+                     r"10 for book-cnn\] \[x>=1\]", out)
+    assert re.search(r"--batch-size INTEGER RANGE Global batch size\. \[default: 256 for dense, 256 for cnn, "
+                     r"64 for keras-convnet, 64 for book-cnn\] \[x>=1\]", out)
+    assert re.search(r"\[default: cosine for dense, onecycle for cnn, constant for keras-convnet, "
+                     r"constant for book-cnn\]", out)
     assert re.search(r"--data PATH .*\[env var: DIGITCLI_DATA\]", out)
     out = " ".join(CliRunner().invoke(cli, ["predict-csv", "--help"]).output.split())
     assert re.search(r"--model PATH Model file\. \[default: models/dense\.keras\] \[env var: DIGITCLI_MODEL\]", out)

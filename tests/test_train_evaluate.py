@@ -39,7 +39,9 @@ def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     assert meta["settings"]["hidden"] == [64, 32] and meta["settings"]["epochs"] == 3
     assert meta["settings"]["lr"] == 0.002 and meta["settings"]["optimizer"] == "adam"  # dense's tuned default
     assert meta["settings"]["schedule"] == "cosine"
-    assert meta["data"] == {"source": str(data), "train": 300, "validation": 100, "test": 100}
+    assert meta["data"] == {"source": str(data), "train": 300, "validation": 100, "test": 100,
+                            "fingerprint": meta["data"]["fingerprint"]}
+    assert len(meta["data"]["fingerprint"]) == 16 and int(meta["data"]["fingerprint"], 16) >= 0
     assert [row["epoch"] for row in meta["history"]] == [1, 2, 3]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(meta["history"][0])
     best = max(meta["history"], key=lambda r: r["val_accuracy"])
@@ -126,7 +128,7 @@ def test_stale_onnx_is_not_used(trained, tmp_path):
     assert "made from another version of the checkpoint" in notes[0]
 
 
-def test_existing_output_is_kept_under_a_new_name_unless_overwrite(trained, tmp_path):
+def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, tmp_path):
     import shutil
 
     data, out, _ = trained
@@ -143,8 +145,10 @@ def test_existing_output_is_kept_under_a_new_name_unless_overwrite(trained, tmp_
     assert json.loads((tmp_path / "m.json").read_text())["settings"]["hidden"] == [8]
     run(*args)
     assert (tmp_path / "m.2.keras").exists() and (tmp_path / "m.1.keras").read_bytes() == before["m.keras"]
-    run(*args, "--overwrite")
-    assert not (tmp_path / "m.3.keras").exists()
+    latest = (tmp_path / "m.keras").read_bytes()
+    run(*args, "--overwrite")  # discards an interrupted run's progress; a finished model is still kept
+    assert (tmp_path / "m.3.keras").read_bytes() == latest
+    assert (tmp_path / "m.keras").read_bytes() != latest
 
 
 def test_same_seed_same_history(tmp_path):
@@ -208,7 +212,10 @@ def test_defaults_depend_on_the_architecture():
 
     assert (TrainSettings().batch_size, TrainSettings().schedule, TrainSettings().learning_rate()) == (256, "cosine", 0.002)
     cnn = TrainSettings(model="cnn")
-    assert (cnn.batch_size, cnn.schedule, cnn.learning_rate()) == (64, "constant", 0.001)
+    assert (cnn.epochs, cnn.batch_size, cnn.schedule, cnn.learning_rate(), cnn.dropout, cnn.adam_betas) == (
+        2, 256, "onecycle", 0.01, 0.0, (0.7, 0.9))
+    old = TrainSettings(model="keras-convnet")
+    assert (old.epochs, old.batch_size, old.schedule, old.learning_rate(), old.dropout) == (10, 64, "constant", 0.001, 0.5)
     assert TrainSettings(optimizer="sgd").learning_rate() == 0.01  # Keras' default for other optimizers
     assert TrainSettings(batch_size=32, lr=0.1).as_dict()["batch_size"] == 32
 
