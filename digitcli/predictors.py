@@ -28,6 +28,9 @@ def _check_input(path, shape):
                              "expected 28 x 28 pixels (784 values)")
 
 
+CHUNK = 256
+
+
 class KerasPredictor:
     backend = "keras"
 
@@ -57,7 +60,10 @@ class OnnxPredictor:
         if len(images) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         x = model_input(images, self.input_shape)
-        out = np.asarray(self.session.run(None, {self.input_name: x})[0], dtype=np.float32)
+        # Batches that fit in the CPU's caches: a convnet ran 4x faster in 256-image chunks than in
+        # one 10,000-image call (bench/predict_speed.py).
+        out = np.concatenate([self.session.run(None, {self.input_name: x[i:i + CHUNK]})[0]
+                              for i in range(0, len(x), CHUNK)]).astype(np.float32, copy=False)
         _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
         return out
 

@@ -38,6 +38,16 @@ PRESETS = {
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
                      "validation_size": 6000, "schedule": "constant"},
     },
+    "robust": {
+        "about": "The default model's recipe: the cnn, trained on digits distorted afresh every epoch "
+                 "(--augment affine), one-cycle Adam peaking at 0.005, batch 256, 20 epochs.",
+        "reference": "99.5% on MNIST's test set, and the best reading of digits unlike MNIST's (README)",
+        "target": 0.995,
+        "settings": {"model": "cnn", "hidden": (512,), "activation": "relu", "dropout": 0.0, "l2": 0.0,
+                     "optimizer": "adam", "lr": 0.005, "momentum": 0.0, "adam_betas": (0.7, 0.9), "epochs": 20,
+                     "batch_size": 256, "loss": "crossentropy", "output": "softmax", "init": "glorot",
+                     "augment": "affine", "validation_size": 10_000, "schedule": "onecycle"},
+    },
     "nielsen-ch1": {
         "about": "Nielsen ch. 1: 784-30-10 sigmoid, quadratic cost, plain SGD eta 3.0, mini-batch 10.",
         "reference": "about 95% (Nielsen, ch. 1)",

@@ -150,6 +150,16 @@ def _targets(labels, loss):
     return labels.astype("int32")
 
 
+def _fit_inputs(x_train, y_train, settings):
+    """model.fit's data arguments: the arrays, or with --augment affine a tf.data pipeline that
+    distorts each batch afresh."""
+    if settings.augment == "affine":
+        from digitcli.augment import training_data
+
+        return {"x": training_data(x_train, y_train, settings.batch_size, settings.seed), "shuffle": False}
+    return {"x": x_train, "y": y_train, "batch_size": settings.batch_size, "shuffle": True}
+
+
 def _versions():
     import keras
     import numpy
@@ -327,9 +337,9 @@ def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note,
         # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
         with stop, contextlib.redirect_stdout(sys.stderr):
             # Validation batches only change speed, not results: use large ones.
-            model.fit(x_train, y_train, batch_size=settings.batch_size, epochs=settings.epochs,
-                      validation_data=validation, validation_batch_size=1024,
-                      callbacks=[log, best, backup, stop.callback(keras), *callbacks], verbose=verbose, shuffle=True)
+            inputs = _fit_inputs(x_train, y_train, settings)
+            model.fit(**inputs, epochs=settings.epochs, validation_data=validation, validation_batch_size=1024,
+                      callbacks=[log, best, backup, stop.callback(keras), *callbacks], verbose=verbose)
     except OSError as exc:  # writing the backup, best weights or log: full disk and the like
         raise fileio.explain_os_error(staging, exc) from None
     except (tf.errors.ResourceExhaustedError, MemoryError):
@@ -363,7 +373,7 @@ def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note,
         "input_shape": list(shape),
         "settings": settings.as_dict(),
         "data": {"source": dataset.source, **dataset.sizes(), "fingerprint": dataset.fingerprint(),
-                 **({"train_augmented": len(labels)} if settings.augment != "none" else {})},
+                 **({"train_augmented": len(labels)} if settings.augment == "shift" else {})},
         "history": history,
         "best_epoch": best_epoch,
         "selected_by": monitor,

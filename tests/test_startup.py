@@ -45,7 +45,7 @@ def test_help_shows_defaults_and_environment_variables():
     import re
 
     out = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
-    assert re.search(r"--epochs INTEGER RANGE \[default: 10 for dense, 2 for cnn, 10 for keras-convnet, "
+    assert re.search(r"--epochs INTEGER RANGE \[default: 10 for dense, 1 for cnn, 10 for keras-convnet, "
                      r"10 for book-cnn\] \[x>=1\]", out)
     assert re.search(r"--batch-size INTEGER RANGE Global batch size\. \[default: 256 for dense, 256 for cnn, "
                      r"64 for keras-convnet, 64 for book-cnn\] \[x>=1\]", out)
@@ -53,4 +53,4 @@ def test_help_shows_defaults_and_environment_variables():
                      r"constant for book-cnn\]", out)
     assert re.search(r"--data PATH .*\[env var: DIGITCLI_DATA\]", out)
     out = " ".join(CliRunner().invoke(cli, ["predict-csv", "--help"]).output.split())
-    assert re.search(r"--model PATH Model file\. \[default: models/dense\.keras\] \[env var: DIGITCLI_MODEL\]", out)
+    assert re.search(r"--model PATH Model file\. \[default: models/robust\.keras\] \[env var: DIGITCLI_MODEL\]", out)

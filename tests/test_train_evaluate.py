@@ -198,12 +198,18 @@ def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
 
     from digitcli.cli import resolve_model
 
-    monkeypatch.chdir(tmp_path)
-    installed = Path(sys.prefix) / "share" / "digitcli" / "models" / "dense.keras"
-    assert resolve_model(None) == (installed if installed.exists() else Path("models/dense.keras"))
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "dense.keras").write_bytes(b"")
-    assert resolve_model(None) == Path("models/dense.keras")  # a local models/ wins
+    work, prefix = tmp_path / "work", tmp_path / "prefix"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "prefix", str(prefix))
+    assert resolve_model(None) == Path("models/robust.keras")  # nothing anywhere: the error will name it
+    installed = prefix / "share" / "digitcli" / "models" / "robust.keras"
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"")
+    assert resolve_model(None) == installed
+    (work / "models").mkdir()
+    (work / "models" / "robust.keras").write_bytes(b"")
+    assert resolve_model(None) == Path("models/robust.keras")  # a local models/ wins
     assert resolve_model("x.keras") == Path("x.keras")
 
 
@@ -213,7 +219,7 @@ def test_defaults_depend_on_the_architecture():
     assert (TrainSettings().batch_size, TrainSettings().schedule, TrainSettings().learning_rate()) == (256, "cosine", 0.002)
     cnn = TrainSettings(model="cnn")
     assert (cnn.epochs, cnn.batch_size, cnn.schedule, cnn.learning_rate(), cnn.dropout, cnn.adam_betas) == (
-        2, 256, "onecycle", 0.01, 0.0, (0.7, 0.9))
+        1, 256, "onecycle", 0.01, 0.0, (0.7, 0.9))
     old = TrainSettings(model="keras-convnet")
     assert (old.epochs, old.batch_size, old.schedule, old.learning_rate(), old.dropout) == (10, 64, "constant", 0.001, 0.5)
     assert TrainSettings(optimizer="sgd").learning_rate() == 0.01  # Keras' default for other optimizers
