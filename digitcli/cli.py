@@ -154,6 +154,8 @@ def _preset_names():
               help=f"Global batch size.  [default: {_per_model('batch_size')}]")
 @click.option("--loss", type=click.Choice(["crossentropy", "mse", "quadratic", "binary-crossentropy"]),
               default=defaults.LOSS, help="quadratic and binary-crossentropy are Nielsen's costs, summed over outputs.")
+@click.option("--label-smoothing", type=FiniteRange(0, 1, max_open=True), default=0.0,
+              help="Train towards 1 - s on the true digit and s/10 spread over all ten (crossentropy only).")
 @click.option("--augment", type=click.Choice(defaults.AUGMENTS), default="none",
               help="shift: add each training image moved one pixel in each of 4 directions (the book's); "
                    "affine: distort each image afresh every epoch (rotation up to 15 degrees, shift up to 8%, "

@@ -143,10 +143,18 @@ def load_pkl(path):
 
 
 def load_keras_download():
+    import contextlib
+    import sys
+
+    from digitcli.quiet import import_tensorflow
+
     try:
+        import_tensorflow()
         import keras
 
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        # Keras prints "Downloading data from https://..." on stdout, which is for results.
+        with contextlib.redirect_stdout(sys.stderr):
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:  # noqa: BLE001 - any failure here means "no download"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"could not download MNIST through Keras ({first}); {POINT_AT_LOCAL}") from None

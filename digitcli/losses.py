@@ -28,3 +28,15 @@ KERAS_LOSSES = {
     "binary-crossentropy": binary_crossentropy_sum,
 }
 ONE_HOT = {"mse", "quadratic", "binary-crossentropy"}  # losses that compare against one-hot targets
+
+
+def keras_loss(name, label_smoothing=0.0):
+    """The Keras loss for --loss `name`. Label smoothing (crossentropy only) needs one-hot targets:
+    Keras' sparse cross-entropy has no such option."""
+    if label_smoothing:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    return KERAS_LOSSES[name]
+
+
+def one_hot_targets(name, label_smoothing=0.0):
+    return name in ONE_HOT or bool(label_smoothing)

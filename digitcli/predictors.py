@@ -73,6 +73,9 @@ def load_keras_model(path):
     layer) is refused, never executed."""
     path = Path(path)
     modelfile.read_metadata(path)  # a clear error for a missing, non-zip or non-Keras file
+    from digitcli.quiet import import_tensorflow
+
+    import_tensorflow()
     import keras
 
     try:
@@ -127,7 +130,6 @@ def load_predictor(path, backend="auto", note=None):
         if backend == "onnx":
             raise ModelFileError(f"{onnx_path}: cannot use the ONNX export ({why}); "
                                  f"run `digitcli export {path} --format onnx`")
-        if why != "no ONNX export":
-            note(f"note: not using {onnx_path} ({why}); predicting with Keras, which is slower. "
-                 f"`digitcli export {path}` refreshes it.")
+        note(f"note: not using {onnx_path} ({why}); predicting with Keras, which takes seconds to start. "
+             f"`digitcli export {path}` makes a fresh one.")
     return KerasPredictor(path)

@@ -48,10 +48,15 @@ class TrainSettings:
     augment: str = "none"
     schedule: str | None = None  # None: the architecture's default
     preset: str | None = None
-
     adam_betas: tuple | None = None
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
+        if self.label_smoothing and self.loss != "crossentropy":
+            raise UsageProblem("--label-smoothing goes with --loss crossentropy", "--label-smoothing")
+        self._architecture_defaults()
+
+    def _architecture_defaults(self):
         chosen = defaults.MODEL_DEFAULTS.get(self.model, defaults.MODEL_DEFAULTS[defaults.ARCHITECTURE])
         for name in ("epochs", "batch_size", "schedule", "dropout", "adam_betas"):
             if getattr(self, name) is None:
@@ -140,12 +145,12 @@ def _optimizer(settings, steps_per_epoch):
     return keras.optimizers.Adagrad(learning_rate=lr)
 
 
-def _targets(labels, loss):
+def _targets(labels, settings):
     import numpy as np
 
-    from digitcli.losses import ONE_HOT
+    from digitcli.losses import one_hot_targets
 
-    if loss in ONE_HOT:
+    if one_hot_targets(settings.loss, settings.label_smoothing):
         return np.eye(10, dtype="float32")[labels]
     return labels.astype("int32")
 
@@ -285,12 +290,14 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
 
 def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note, callbacks, replicas, resumed):
     from digitcli import distribute as dist
+    from digitcli.quiet import import_tensorflow
 
+    import_tensorflow()
     import keras
     import tensorflow as tf
 
     from digitcli.callbacks import AtomicBackup, BestWeights, HistoryLog
-    from digitcli.losses import KERAS_LOSSES
+    from digitcli.losses import keras_loss
     from digitcli.models import build
 
     strategy = dist.make_strategy(role, replicas)  # before anything else runs TensorFlow ops
@@ -306,7 +313,7 @@ def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note,
         with strategy.scope():
             model = build(settings.model, settings.hidden, settings.activation, settings.dropout, settings.l2,
                           settings.output, settings.init)
-            model.compile(optimizer=_optimizer(settings, steps), loss=KERAS_LOSSES[settings.loss],
+            model.compile(optimizer=_optimizer(settings, steps), loss=keras_loss(settings.loss, settings.label_smoothing),
                           metrics=["accuracy"], steps_per_execution=dist.steps_per_execution(
                               role, strategy, min(defaults.STEPS_PER_EXECUTION, steps)))
     except (tf.errors.ResourceExhaustedError, MemoryError, ValueError) as exc:
@@ -321,9 +328,9 @@ def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note,
 
     shape = model.input_shape[1:]
     x_train = model_input(images, shape)
-    y_train = _targets(labels, settings.loss)
+    y_train = _targets(labels, settings)
     has_val = len(dataset.y_val) > 0
-    validation = (model_input(dataset.x_val, shape), _targets(dataset.y_val, settings.loss)) if has_val else None
+    validation = (model_input(dataset.x_val, shape), _targets(dataset.y_val, settings)) if has_val else None
     monitor = "val_accuracy" if has_val else "accuracy"
 
     # Order matters for a kill between callbacks: the history row is written before the backup,
@@ -364,7 +371,7 @@ def _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note,
         best_epoch = len(history)
 
     with contextlib.redirect_stdout(sys.stderr):
-        test_loss, test_acc = model.evaluate(model_input(dataset.x_test, shape), _targets(dataset.y_test, settings.loss),
+        test_loss, test_acc = model.evaluate(model_input(dataset.x_test, shape), _targets(dataset.y_test, settings),
                                              batch_size=1024, verbose=0)
     metadata = {
         "format": "digitcli-model/1",

@@ -69,3 +69,24 @@ def test_affine_augmentation_distorts_each_epoch_afresh_and_only_while_training(
     assert not any("random" in type(layer).__name__.lower() for layer in model.layers)
     ops = {node.op_type for node in onnx.load(str(out.with_suffix(".onnx"))).graph.node}
     assert not ops & {"RandomUniform", "RandomNormal", "RandomUniformLike", "ImageProjectiveTransformV3"}
+
+
+def test_label_smoothing_trains_towards_softened_targets():
+    from digitcli.losses import keras_loss
+
+    y = np.eye(10, dtype="float32")[[3, 7]]
+    sure = np.clip(y, 1e-7, 1.0)  # a model certain of the right digit
+    plain = float(keras.losses.SparseCategoricalCrossentropy()(np.array([3, 7]), sure))
+    smoothed = float(keras_loss("crossentropy", 0.1)(y, sure))
+    assert plain < 1e-5
+    # Against targets 0.91 / 0.01, certainty costs 0.09 x ln(1/1e-7) = 1.45 per image.
+    assert smoothed == pytest.approx(0.09 * np.log(1e7), rel=0.01)
+
+
+def test_label_smoothing_needs_crossentropy(tmp_path):
+    from click.testing import CliRunner
+
+    from digitcli.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--loss", "mse", "--label-smoothing", "0.1", "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "--label-smoothing goes with --loss crossentropy" in result.stderr

@@ -54,3 +54,41 @@ def test_help_shows_defaults_and_environment_variables():
     assert re.search(r"--data PATH .*\[env var: DIGITCLI_DATA\]", out)
     out = " ".join(CliRunner().invoke(cli, ["predict-csv", "--help"]).output.split())
     assert re.search(r"--model PATH Model file\. \[default: models/robust\.keras\] \[env var: DIGITCLI_MODEL\]", out)
+
+
+def _run(*args, cwd=None):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCLI_")}
+    return subprocess.run([sys.executable, "-m", "digitcli", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env=env)
+
+
+def test_loading_tensorflow_prints_nothing_but_what_digitcli_says(tmp_path):
+    pytest.importorskip("tensorflow")
+    from conftest import ROOT, SAMPLES, write_idx_folder
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=60, n_test=20)
+    result = _run("evaluate", ROOT / "models" / "cnn.keras", "--data", data, "--backend", "keras", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no absl or oneDNN notices
+    trained = _run("train", "--data", data, "--validation-size", 20, "--epochs", 1, "--hidden", 4, "--no-onnx", "-q",
+                   "--out", tmp_path / "m.keras")
+    assert trained.returncode == 0 and trained.stderr == "", trained.stderr
+    predicted = _run("predict-csv", SAMPLES / "digit3_1.csv", "--model", tmp_path / "m.keras")
+    assert predicted.returncode == 0
+    # No ONNX twin: Keras is used, and says so, in one line.
+    assert predicted.stderr.splitlines() == [
+        f"note: not using {tmp_path / 'm.onnx'} (no ONNX export); predicting with Keras, which takes seconds to "
+        f"start. `digitcli export {tmp_path / 'm.keras'}` makes a fresh one."]
+
+
+def test_the_keras_download_talks_on_stderr_only(tmp_path):
+    pytest.importorskip("tensorflow")
+    from conftest import ROOT
+
+    result = _run("evaluate", ROOT / "models" / "cnn.keras", cwd=tmp_path)  # no --data: Keras' download
+    assert result.stdout == ""  # "Downloading data from ..." once came out here
+    if result.returncode == 0:
+        pytest.skip("this machine can download MNIST")
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: could not download MNIST through Keras")
