@@ -52,6 +52,22 @@ class DigitcliGroup(click.Group):
                                        "rerun with DIGITCLI_DEBUG=1 for the details and report them)") from None
 
 
+class AliasChoice(click.Choice):
+    """click.Choice that still takes an old spelling for a release, with a note on stderr; --help and
+    completion show only the current ones."""
+
+    def __init__(self, choices, aliases):
+        super().__init__(choices)
+        self.aliases = aliases
+
+    def convert(self, value, param, ctx):
+        if value in self.aliases:
+            new = self.aliases[value]
+            note(f"note: {param.opts[0] if param else ''} {value} is now {new}; the old spelling goes in a later release")
+            value = new
+        return super().convert(value, param, ctx)
+
+
 class FiniteRange(click.FloatRange):
     """click.FloatRange that also refuses nan and inf, which compare False with every bound and so
     slip through it (--lr nan trained a 9.8% model)."""
@@ -174,9 +190,11 @@ def _preset_names():
 @click.option("--replicas", type=click.IntRange(min=1), default=None,
               help="mirrored only: how many GPUs to use, or how many logical CPU devices when there is "
                    "no GPU (for testing).  [default: every GPU, else 1]")
+@click.option("--tensorboard", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Also write TensorBoard logs here (`tensorboard --logdir DIR`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def train(ctx, preset, data, out, overwrite, resume, onnx, distribute, replicas, quiet, **options):
+def train(ctx, preset, data, out, overwrite, resume, onnx, distribute, replicas, tensorboard, quiet, **options):
     """Train a model on MNIST and save its best checkpoint, metadata and history."""
     from digitcli.data import load_dataset
     from digitcli.training import TrainingInterrupted, TrainSettings
@@ -199,7 +217,8 @@ def train(ctx, preset, data, out, overwrite, resume, onnx, distribute, replicas,
     verbose = 0 if quiet else (1 if sys.stderr.isatty() else 2)
     try:
         meta = run_training(settings, dataset, out, resume=resume, overwrite=overwrite, verbose=verbose,
-                            export_onnx=onnx, note=note, distribute=distribute, replicas=replicas)
+                            export_onnx=onnx, note=note, distribute=distribute, replicas=replicas,
+                            tensorboard=tensorboard)
     except TrainingInterrupted as exc:
         note(str(exc))
         sys.exit(exc.exit_code)  # 130 for Ctrl-C, 143 for SIGTERM, as shells expect
@@ -241,7 +260,7 @@ def _written(out):
 @cli.command(context_settings=CONTEXT)
 @model_argument
 @data_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@click.option("--format", "fmt", type=AliasChoice(defaults.FORMATS, {"text": "table"}), default="table")
 @backend_option
 @click.option("--plots", type=click.Path(file_okay=False), default=None,
               help="Also draw the confusion matrix and the misclassified digits into this folder.")
@@ -270,7 +289,7 @@ def evaluate(model, data, fmt, backend, plots, plot_format):
 
         # With text output the paths are part of the report; json and csv stay parseable.
         for path in drawing.evaluation_plots(result, raw, probabilities, plots, plot_format):
-            click.echo(str(path), err=fmt != "text")
+            click.echo(str(path), err=fmt != "table")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -302,8 +321,9 @@ def _echo_accuracy(records, fmt):
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE|DIR|GLOB|-...")
 @click.option("--model", envvar=defaults.ENV_MODEL, show_envvar=True, type=click.Path(), default=None,
               help=f"Model file.  [default: {defaults.DEFAULT_MODEL_FILE}]")
-@click.option("--format", "fmt", type=click.Choice(defaults.FORMATS), default="table",
-              help="table for people; csv; json (JSON Lines, one record per image).")
+@click.option("--format", "fmt", type=click.Choice((*defaults.FORMATS, "kaggle")), default="table",
+              help="table for people; csv; json (JSON Lines, one record per image); kaggle (the Digit "
+                   "Recognizer's submission file: ImageId,Label).")
 @click.option("--top-k", type=click.IntRange(1, 10), default=None, help="Also list the K most likely digits.")
 @click.option("--labels", default=None, metavar="FILE|D,D,...",
               help="True digits: a CSV of file,label or digits in input order; adds correct and accuracy.")
@@ -321,6 +341,9 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
     from digitcli.output import render
     from digitcli.predictors import load_predictor
 
+    if fmt == "kaggle" and min_confidence:
+        raise click.BadParameter("a Kaggle submission needs a digit for every image; drop --min-confidence",
+                                 param_hint="--min-confidence")
     batch = prediction.read_inputs(inputs, invert=invert, strict=strict, labels=labels)
     for f in batch.files:
         if f.inverted.any():
@@ -332,6 +355,9 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
     bad = prediction.rejected(records)
     for record in bad:
         note(f"error: {record['error']}")
+    if fmt == "kaggle" and bad:  # a submission needs a digit for every ImageId
+        raise click.ClickException(f"{len(bad)} input(s) could not be read, so no Kaggle submission was written "
+                                   f"(the first: {bad[0]['error']})")
     click.echo(render(records, prediction.columns(records, top_k), fmt))
     _echo_accuracy(records, fmt)
     if bad:

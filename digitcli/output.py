@@ -43,7 +43,14 @@ def json_lines(rows):
     return "\n".join(json.dumps(row, separators=(",", ":")) for row in rows)
 
 
+def kaggle(rows):
+    """Kaggle's Digit Recognizer submission: `ImageId,Label`, images numbered from 1 in input order."""
+    return "\n".join(["ImageId,Label"] + [f"{i},{row['prediction']}" for i, row in enumerate(rows, 1)])
+
+
 def render(rows, columns, fmt):
+    if fmt == "kaggle":
+        return kaggle(rows)
     if fmt == "json":
         return json_lines(rows)
     if fmt == "csv":
@@ -77,9 +84,10 @@ def evaluation_text(result):
 
 
 def evaluation_rows(result):
-    """One row per true digit, for --format csv."""
-    rows = []
+    """For --format csv: a first row `all` with the overall loss and accuracy, then one row per true
+    digit with its accuracy and its row of the confusion matrix."""
+    rows = [{"digit": "all", "images": result["images"], "accuracy": result["accuracy"], "loss": result["loss"]}]
     for d, row in enumerate(result["confusion_matrix"]):
         rows.append({"digit": d, "images": sum(row), "accuracy": result["per_class_accuracy"][d],
                      **{f"pred_{p}": v for p, v in enumerate(row)}})
-    return rows, ["digit", "images", "accuracy"] + [f"pred_{p}" for p in range(10)]
+    return rows, ["digit", "images", "accuracy", "loss"] + [f"pred_{p}" for p in range(10)]

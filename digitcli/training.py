@@ -155,6 +155,22 @@ def _targets(labels, settings):
     return labels.astype("int32")
 
 
+def _tensorboard(log_dir):
+    """Keras' TensorBoard callback: per-epoch loss, accuracy and learning rate under log_dir/train
+    and log_dir/validation, for `tensorboard --logdir DIR`."""
+    from digitcli.quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    try:
+        import tensorboard  # noqa: F401 - Keras' callback needs it only once it writes
+    except ImportError:
+        raise UsageProblem("--tensorboard needs TensorBoard: pip install 'digitcli[tensorboard]'",
+                           "--tensorboard") from None
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)
+
+
 def _fit_inputs(x_train, y_train, settings):
     """model.fit's data arguments: the arrays, or with --augment affine a tf.data pipeline that
     distorts each batch afresh."""
@@ -256,7 +272,7 @@ def _staging_for(role, out, resume, stack):
 
 
 def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=None,
-          callbacks=(), distribute="none", replicas=None):
+          callbacks=(), distribute="none", replicas=None, tensorboard=None):
     """Train, save the best checkpoint to `out` and return the metadata written beside it.
     `callbacks` run after digitcli's own (benchmarks use this to time epochs). Under multi-worker
     distribution only the chief writes `out`; other workers return the metadata with "saved": False.
@@ -278,6 +294,8 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
             if created == "finished":
                 return modelfile.read_metadata(out)
         try:
+            if tensorboard and role.chief:  # the chief alone writes logs, as it alone writes the model
+                callbacks = [*callbacks, _tensorboard(tensorboard)]
             return _train_in(staging, settings, dataset, out, role, verbose, export_onnx, note, callbacks,
                              replicas, resumed=not created)
         except TrainingInterrupted:

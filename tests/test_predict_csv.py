@@ -260,3 +260,17 @@ def test_model_that_is_not_a_model(tmp_path):
     assert result.stderr.strip() == f"Error: {fake}: not a Keras model (a .keras file is a zip archive; this one is not)"
     result = CliRunner().invoke(cli, ["predict-csv", "--model", str(tmp_path / "none.keras"), str(SAMPLES / "digit3_1.csv")])
     assert result.exit_code == 1 and "no such model file" in result.stderr
+
+
+def test_kaggle_submission(tmp_path):
+    """Kaggle's Digit Recognizer test.csv (a pixel0..pixel783 header, one image per row) becomes its
+    submission file."""
+    names = ["digit3_1.csv", "digit8_2.csv", "digit0_4.csv"]
+    rows = [np.loadtxt(SAMPLES / n, delimiter=",").astype(int).reshape(784) for n in names]
+    test_csv = tmp_path / "test.csv"
+    test_csv.write_text(",".join(f"pixel{i}" for i in range(784)) + "\n"
+                        + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    result = run(test_csv, "--format", "kaggle")
+    assert result.stdout.splitlines() == ["ImageId,Label", "1,3", "2,8", "3,0"]
+    refused = run(test_csv, "--format", "kaggle", "--min-confidence", "0.5", code=2)
+    assert "needs a digit for every image" in refused.stderr

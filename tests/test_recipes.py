@@ -90,3 +90,19 @@ def test_label_smoothing_needs_crossentropy(tmp_path):
 
     result = CliRunner().invoke(cli, ["train", "--loss", "mse", "--label-smoothing", "0.1", "--data", str(tmp_path)])
     assert result.exit_code == 2 and "--label-smoothing goes with --loss crossentropy" in result.stderr
+
+
+def test_tensorboard_logs_hold_the_history(dataset, tmp_path):
+    import tensorflow as tf
+
+    logs = tmp_path / "tb"
+    meta = train(TrainSettings(model="dense", hidden=(8,), epochs=2), dataset, tmp_path / "m.keras", verbose=0,
+                 export_onnx=False, note=lambda m: None, tensorboard=logs)
+    losses = []
+    for event_file in sorted((logs / "train").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                if value.tag == "epoch_loss":
+                    losses.append(float(tf.make_ndarray(value.tensor)))
+    assert losses == pytest.approx([row["loss"] for row in meta["history"]], rel=1e-5)
+    assert list((logs / "validation").glob("events.out.tfevents.*"))

@@ -92,3 +92,18 @@ def test_the_keras_download_talks_on_stderr_only(tmp_path):
     if result.returncode == 0:
         pytest.skip("this machine can download MNIST")
     assert result.stderr.strip().splitlines()[-1].startswith("Error: could not download MNIST through Keras")
+
+
+def test_shell_completion_for_bash_zsh_and_fish():
+    import os
+
+    def complete(**env):
+        return subprocess.run([sys.executable, "-m", "digitcli"], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **env}, check=True).stdout
+
+    for shell in ("bash", "zsh", "fish"):
+        assert "_DIGITCLI_COMPLETE" in complete(_DIGITCLI_COMPLETE=f"{shell}_source")
+    words = complete(_DIGITCLI_COMPLETE="bash_complete", COMP_WORDS="digitcli pre", COMP_CWORD="1").split()
+    assert words == ["plain,predict-csv", "plain,predict-image", "plain,prepare", "plain,presets"]
+    models = complete(_DIGITCLI_COMPLETE="bash_complete", COMP_WORDS="digitcli train --model ", COMP_CWORD="3")
+    assert models.split() == ["plain,dense", "plain,cnn", "plain,keras-convnet", "plain,book-cnn"]

@@ -86,7 +86,7 @@ def test_evaluate_text_and_csv(trained):
     js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
     assert f"accuracy    {100 * js['accuracy']:.2f}% ({js['correct']} of 100)" in text
     assert "confusion matrix (rows: true digit, columns: predicted digit)" in text
-    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))
+    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))[1:]
     assert [int(r["digit"]) for r in rows] == list(range(10))
     assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows] == js["confusion_matrix"]
 
@@ -248,3 +248,20 @@ def test_defaults_and_presets_schedules_are_recorded(tmp_path):
         assert result.exit_code == 0, result.output
         settings = json.loads(out.with_suffix(".json").read_text())["settings"]
         assert (settings["schedule"], settings["batch_size"], settings["lr"]) == expected
+
+
+def test_evaluate_csv_starts_with_the_overall_scores_and_text_is_table(trained):
+    import csv
+    import io
+
+    data, out, _ = trained
+    as_json = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
+    rows = list(csv.DictReader(io.StringIO(run("evaluate", out, "--data", data, "--format", "csv").stdout)))
+    assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == as_json["images"]
+    assert float(rows[0]["accuracy"]) == pytest.approx(as_json["accuracy"], abs=1e-4)
+    assert float(rows[0]["loss"]) == pytest.approx(as_json["loss"], abs=1e-4)
+    assert [r["digit"] for r in rows[1:]] == [str(d) for d in range(10)]
+    table = run("evaluate", out, "--data", data)
+    old = run("evaluate", out, "--data", data, "--format", "text")
+    assert old.stdout == table.stdout
+    assert "--format text is now table" in old.stderr
