@@ -128,7 +128,7 @@ def main():
                     exact += read == truth
         print(f"numbers: {args.strips} strips of 4 MNIST test digits (about 1 gap in 5 touching), same model")
         print(f"  read exactly, digit count found by segmentation: {auto_exact} ({100 * auto_exact / args.strips:.1f}%)")
-        print(f"  read exactly, with --digits 4:                  {exact} ({100 * exact / args.strips:.1f}%)")
+        print(f"  read exactly, with --count 4:                   {exact} ({100 * exact / args.strips:.1f}%)")
 
 
 if __name__ == "__main__":

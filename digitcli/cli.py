@@ -68,6 +68,30 @@ class AliasChoice(click.Choice):
         return super().convert(value, param, ctx)
 
 
+class ManyValues(click.Option):
+    """An option that takes every value up to the next option, so `--digits sample_digits/*.csv`
+    gets all the files the shell's glob expands to (Click's own options take one value each)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, multiple=True, **kwargs)
+
+    def add_to_parser(self, parser, ctx):
+        result = super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            one = option.process
+
+            def process(value, state, one=one):
+                one(value, state)
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    one(state.rargs.pop(0), state)
+
+            option.process = process
+        return result
+
+
 class FiniteRange(click.FloatRange):
     """click.FloatRange that also refuses nan and inf, which compare False with every bound and so
     slip through it (--lr nan trained a 9.8% model)."""
@@ -112,7 +136,18 @@ data_option = click.option(
     "--data", envvar=defaults.ENV_DATA, show_envvar=True, type=click.Path(dir_okay=True),
     help="MNIST folder of IDX files, a Keras .npz, or mnist.pkl.gz. Unset: Keras' download.",
 )
-model_argument = click.argument("model", required=False, envvar=defaults.ENV_MODEL, type=click.Path())
+def model_argument(command):
+    """MODEL as an argument, or --model as the predict commands take it."""
+    command = click.option("--model", "model_option", type=click.Path(), default=None,
+                           help=f"Model file, as MODEL.  [default: {defaults.DEFAULT_MODEL_FILE}]")(command)
+    return click.argument("model", required=False, envvar=defaults.ENV_MODEL, type=click.Path())(command)
+
+
+def _model(model, model_option):
+    if model and model_option and model != model_option:
+        raise click.BadParameter(f"MODEL {model} and --model {model_option} name two models; give one",
+                                 param_hint="--model")
+    return resolve_model(model_option or model)
 backend_option = click.option("--backend", type=click.Choice(["auto", "onnx", "keras"]), default="auto",
                               help="auto: the ONNX export when it matches the checkpoint, else Keras.")
 
@@ -177,7 +212,7 @@ def _preset_names():
                    "affine: distort each image afresh every epoch (rotation up to 15 degrees, shift up to 8%, "
                    "zoom up to 10%), only while training.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=defaults.SEED, help="Same seed and data give the same history.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write.  [default: models/<preset or model>.keras]")
 @click.option("--overwrite", is_flag=True,
               help="Discard an interrupted run's saved progress and start over. An existing --out is never "
@@ -265,7 +300,7 @@ def _written(out):
 @click.option("--plots", type=click.Path(file_okay=False), default=None,
               help="Also draw the confusion matrix and the misclassified digits into this folder.")
 @click.option("--plot-format", type=click.Choice(defaults.PLOT_FORMATS), default="png")
-def evaluate(model, data, fmt, backend, plots, plot_format):
+def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
     """Test loss, accuracy, per-class accuracy and confusion matrix of MODEL.
 
     MODEL defaults to $DIGITCLI_MODEL, else models/robust.keras."""
@@ -274,7 +309,7 @@ def evaluate(model, data, fmt, backend, plots, plot_format):
     from digitcli.modelfile import read_metadata
     from digitcli.output import evaluation_rows, evaluation_text, render
 
-    model = resolve_model(model)
+    model = _model(model, model_option)
     read_metadata(model)  # a bad model file is reported before MNIST is loaded (or downloaded)
     raw = load_raw(data)
     result, probabilities = run_evaluation(model, raw, backend, note=note)
@@ -295,16 +330,16 @@ def evaluate(model, data, fmt, backend, plots, plot_format):
 @cli.command(context_settings=CONTEXT)
 @model_argument
 @click.option("--format", "fmt", type=click.Choice(["onnx", "litert", "saved_model"]), default="onnx")
-@click.option("--out", type=click.Path(), default=None, help="[default: beside MODEL: NAME.onnx, NAME.tflite, NAME_saved_model/]")
+@click.option("-o", "--out", type=click.Path(), default=None, help="[default: beside MODEL: NAME.onnx, NAME.tflite, NAME_saved_model/]")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out (a SavedModel folder only if it is one).")
-def export(model, fmt, out, overwrite):
+def export(model, model_option, fmt, out, overwrite):
     """Export MODEL for inference without Keras (ONNX is what predict-csv uses).
 
     An existing --out is refused unless --overwrite is given; the model's own NAME.onnx twin is
     always refreshed."""
     from digitcli.export import export as run_export
 
-    click.echo(str(run_export(resolve_model(model), fmt, out, overwrite)))
+    click.echo(str(run_export(_model(model, model_option), fmt, out, overwrite)))
 
 
 def _echo_accuracy(records, fmt):
@@ -367,10 +402,11 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("sources", nargs=-1, type=click.Path(), metavar="[MODEL_OR_HISTORY]...")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="plots", help="Folder for the pictures.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="plots", help="Folder for the pictures.")
 @click.option("--format", "fmt", type=click.Choice(defaults.PLOT_FORMATS), default="png")
-@click.option("--digits", multiple=True, metavar="FILE|DIR|GLOB",
-              help="Draw these digit CSVs with the model's predictions (repeatable).")
+@click.option("--digits", cls=ManyValues, metavar="FILE|DIR|GLOB...",
+              help="Draw these digit CSVs with the model's predictions (as many as follow; give MODEL_OR_HISTORY "
+                   "files before --digits).")
 @click.option("--labels", default=None, metavar="FILE|D,D,...", help="True digits for --digits, as predict-csv.")
 @click.option("--samples", is_flag=True, help="Draw training images of each class (needs --data).")
 @data_option
@@ -440,19 +476,30 @@ def presets(fmt):
     click.echo(render(rows, list(rows[0]), fmt))
 
 
-digits_option = click.option("--digits", "count", type=click.IntRange(1, 40), default=None,
-                             help="How many digits each image holds, when known.  [default: found by segmentation]")
+def count_option(command):
+    """--count N: how many digits each image holds. `--digits N`, its old name (plot's --digits
+    names files), still works for a release, with a note."""
+    command = click.option("--count", "count", type=click.IntRange(1, 40), default=None,
+                           help="How many digits each image holds, when known.  [default: found by segmentation]")(command)
+    return click.option("--digits", "old_count", type=click.IntRange(1, 40), default=None, hidden=True)(command)
+
+
+def _count(count, old_count):
+    if old_count is not None:
+        note("note: --digits N is now --count N for prepare and predict-image; the old spelling goes in a later release")
+        return count if count is not None else old_count
+    return count
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
 @click.option("-o", "--out", default="prepared", type=click.Path(),
               help="A folder (one 28x28 CSV per digit) or a FILE.csv (one row of 784 per digit).")
-@digits_option
+@count_option
 @click.option("--show", is_flag=True, help="Also write NAME-prepared.png: the photo and the digits found.")
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist (else nothing is written).")
-def prepare(images, out, count, show, strict, overwrite):
+def prepare(images, out, count, old_count, show, strict, overwrite):
     """Turn photos or scans of handwritten digits into MNIST-style 28x28 CSVs (the seed's format).
 
     Each image is cleaned of uneven light, split into digits left to right, and each digit is
@@ -460,7 +507,7 @@ def prepare(images, out, count, show, strict, overwrite):
     path of each file written."""
     from digitcli import photos
 
-    prepared, errors, _ = photos.read_images(images, count, strict)
+    prepared, errors, _ = photos.read_images(images, _count(count, old_count), strict)
     for name, message in errors:
         note(f"error: {message}")
     written = photos.write_prepared(prepared, out, show, overwrite)
@@ -481,10 +528,10 @@ def prepare(images, out, count, show, strict, overwrite):
               help="True numbers: a CSV of file,label or numbers in input order; adds correct and accuracy.")
 @click.option("--min-confidence", type=FiniteRange(0, 1), default=0.0,
               help="Digits read less confidently than this show as '?'.")
-@digits_option
+@count_option
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
 @backend_option
-def predict_image(images, model, fmt, top_k, labels, min_confidence, count, strict, backend):
+def predict_image(images, model, fmt, top_k, labels, min_confidence, count, old_count, strict, backend):
     """Read handwritten digits, or whole numbers, from photos and scans (PNG, JPEG, BMP, TIFF).
 
     `prediction` is the digits read, left to right; `confidence` the lowest of their confidences."""
@@ -492,7 +539,7 @@ def predict_image(images, model, fmt, top_k, labels, min_confidence, count, stri
     from digitcli.output import render
     from digitcli.predictors import load_predictor
 
-    prepared, errors, order = photos.read_images(images, count, strict)
+    prepared, errors, order = photos.read_images(images, _count(count, old_count), strict)
     for name, message in errors:
         note(f"error: {message}")
     truth = photos.parse_labels(labels, prepared, order)

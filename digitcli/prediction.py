@@ -35,7 +35,7 @@ def expand(arguments, suffixes=(".csv",), skip=()):
     """Each argument as (name, problem): files as given, folders as their sorted *.csv (less labels
     files such as the one given to --labels, kept beside the digits), globs expanded."""
     skip = {Path(p).resolve() for p in skip}
-    found = []
+    found, labels_only = [], []
     for arg in arguments:
         path = Path(arg)
         if arg == STDIN:
@@ -47,15 +47,20 @@ def expand(arguments, suffixes=(".csv",), skip=()):
             if not inside:
                 found.append((arg, f"{arg}: folder has no {' or '.join(suffixes)} files"))
             found.extend((str(p), None) for p in inside)
+        elif path.is_file() and path.suffix.lower() == ".csv" and _is_labels_file(path):
+            labels_only.append(arg)  # met through a shell glob as in a folder: labels, not digits
         elif path.exists():
             found.append((arg, None))
         elif path.is_symlink():
             found.append((arg, f"{arg}: {_broken_link(path)}"))
         elif glob.has_magic(arg):
-            matches = sorted(glob.glob(arg))
+            matches = [m for m in sorted(glob.glob(arg))
+                       if not (m.lower().endswith(".csv") and _is_labels_file(m))]
             found.extend((m, None) for m in matches) if matches else found.append((arg, f"{arg}: no files match"))
         else:
             found.append((arg, f"{arg}: file not found"))
+    if not found and labels_only:
+        found.append((labels_only[0], f"{labels_only[0]}: a labels file (file,label), not digits; give it to --labels"))
     return found
 
 

@@ -170,7 +170,7 @@ def test_a_number_is_read_left_to_right(tmp_path):
     assert truth == "2025" and rec["prediction"] == "2025"
     assert [d for d, _ in rec["digits"]] == [2, 0, 2, 5]
     assert rec["confidence"] == min(c for _, c in rec["digits"])
-    assert records(tmp_path / "n.png", "--model", CNN, "--digits", "4")[0]["prediction"] == "2025"
+    assert records(tmp_path / "n.png", "--model", CNN, "--count", "4")[0]["prediction"] == "2025"
 
 
 def blob(mask, top, left, h, w):
