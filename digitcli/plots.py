@@ -60,25 +60,26 @@ def _epoch_ticks(max_epoch):
 
 
 def draw_digits(images, titles, wrong=None, columns=10, suptitle=None):
-    """A grid of 28 x 28 digits drawn as the seed does (matshow, binary colour map), each titled;
-    titles of wrong predictions in red."""
+    """A grid of 28 x 28 digits in the seed's binary colour map, each titled just above its image;
+    titles of wrong predictions in red. A few digits get large tiles, many get smaller ones."""
     n = len(images)
     columns = max(1, min(columns, n))
     rows = max(1, int(np.ceil(n / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.25 * columns, 1.45 * rows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    tile = 1.6 if n <= 5 else 1.25
+    lines = max((str(t).count("\n") + 1 for t in titles), default=1)
+    fig, axes = plt.subplots(rows, columns, figsize=(tile * columns, (tile + 0.16 * lines) * rows + (0.35 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if i >= n:
             continue
-        ax.matshow(images[i], cmap="binary", vmin=0, vmax=255)
+        # imshow rather than matshow: matshow moves the x axis to the top, and the title then
+        # stands above that (hidden) axis, nearer the image in the row above than its own.
+        ax.imshow(images[i], cmap="binary", vmin=0, vmax=255, interpolation="nearest")
         bad = wrong is not None and wrong[i]
-        ax.set_title(titles[i], fontsize=8, color="crimson" if bad else "black")
+        ax.set_title(titles[i], fontsize=8, color="crimson" if bad else "black", pad=2)
     if suptitle:
         fig.suptitle(suptitle)
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_size_inches()[1]))
-    else:
-        fig.tight_layout()
     return fig
 
 

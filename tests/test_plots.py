@@ -52,6 +52,31 @@ def test_digit_grid_titles_are_the_predictions_and_mistakes_are_marked():
     assert fig.axes[0].images[0].get_cmap().name == "binary"
 
 
+def test_each_caption_sits_nearer_its_own_digit_than_the_one_above():
+    images, _ = synthetic_digits(20)
+    titles, wrong = plots.prediction_titles(list(range(10)) * 2, [0.9] * 20, list(range(10)) * 2)
+    fig = plots.draw_digits(images, titles, wrong)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+
+    def image_box(ax):
+        return ax.images[0].get_window_extent(renderer)
+
+    for above, below in zip(fig.axes[:10], fig.axes[10:20]):
+        caption = below.title.get_window_extent(renderer)
+        to_own = caption.y0 - image_box(below).y1  # display y grows upwards
+        to_above = image_box(above).y0 - caption.y1
+        assert -1 < to_own < to_above  # pixels; the caption may touch its own image
+
+
+def test_a_few_digits_get_large_tiles():
+    images, _ = synthetic_digits(3)
+    fig = plots.draw_digits(images, ["a", "b", "c"])
+    fig.canvas.draw()
+    width = fig.axes[0].images[0].get_window_extent(fig.canvas.get_renderer()).width / fig.dpi
+    assert width >= 1.2  # inches: the tiles were under an inch wide, with wide gaps between them
+
+
 def test_confusion_heatmap_is_the_matrix():
     matrix = np.arange(100).reshape(10, 10)
     fig = plots.draw_confusion(matrix)
