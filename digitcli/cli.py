@@ -134,7 +134,8 @@ def parse_hidden(ctx, param, value):
 
 data_option = click.option(
     "--data", envvar=defaults.ENV_DATA, show_envvar=True, type=click.Path(dir_okay=True),
-    help="MNIST folder of IDX files, a Keras .npz, or mnist.pkl.gz. Unset: Keras' download.",
+    help="MNIST folder of IDX files, a Keras .npz, mnist.pkl.gz, or a labelled CSV such as Kaggle's train.csv "
+         "(its last tenth is the test set). Unset: Keras' download.",
 )
 def model_argument(command):
     """MODEL as an argument, or --model as the predict commands take it."""

@@ -23,8 +23,10 @@ IDX_NAMES = {
 
 POINT_AT_LOCAL = (
     f"point --data (or {ENV_DATA}) at a folder with the four MNIST IDX files, a Keras mnist.npz, "
-    "or Nielsen's mnist.pkl.gz"
+    "Nielsen's mnist.pkl.gz, or a labelled CSV such as Kaggle's train.csv"
 )
+# A labelled CSV (Kaggle's train.csv) has no test split: its last tenth of rows is held out as one.
+CSV_TEST_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,27 @@ def load_pkl(path):
     return _from_arrays(x_train, y_train, xs, ys, str(path))
 
 
+def load_labelled_csv(path):
+    """One labelled image per row, as Kaggle's Digit Recognizer train.csv (`label,pixel0,...,pixel783`,
+    header optional), read as predict-csv reads CSVs. The last tenth of the rows becomes the test set."""
+    from digitcli import digit_csv
+    from digitcli.errors import InputFileError
+
+    try:
+        found = digit_csv.read(str(path), invert=False)
+    except InputFileError as exc:
+        raise DataError(str(exc)) from None
+    if found.labels is None:
+        raise DataError(f"{path}: no label column; training needs rows of label,pixel0,...,pixel783 "
+                        "(a header line is optional)")
+    n = len(found.labels)
+    n_test = max(1, int(n * CSV_TEST_FRACTION))
+    if n < 3:
+        raise DataError(f"{path}: {n} labelled image(s); too few to train and test on")
+    images, labels = found.images, found.labels.astype(np.uint8)
+    return _from_arrays(images[:-n_test], labels[:-n_test], images[-n_test:], labels[-n_test:], str(path))
+
+
 def load_keras_download():
     import contextlib
     import sys
@@ -176,6 +199,8 @@ def load_raw(source=None):
         return _from_arrays(x_train, y_train, x_test, y_test, str(path))
     if name.endswith((".pkl", ".pkl.gz", ".pickle")):
         return load_pkl(path)
+    if name.endswith(".csv"):
+        return load_labelled_csv(path)
     raise DataError(f"{path}: unknown data format; {POINT_AT_LOCAL}")
 
 

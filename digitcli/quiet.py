@@ -1,7 +1,8 @@
 """Import TensorFlow without its start-up chatter on stderr.
 
-TensorFlow's C++ side prints "WARNING: All log messages before absl::InitializeLog() is called..."
-and a oneDNN notice, each twice, while it is imported, whatever TF_CPP_MIN_LOG_LEVEL says. They come
+TensorFlow's C++ side prints "WARNING: All log messages before absl::InitializeLog() is called...",
+a oneDNN notice and, without a GPU, "Could not find cuda drivers", each twice, while it is imported,
+whatever TF_CPP_MIN_LOG_LEVEL says. They come
 from C++, past Python's sys.stderr, so the import runs with file descriptor 2 pointed at a temporary
 file; afterwards every captured line that is not one of those notices is written back to stderr.
 """
@@ -12,7 +13,8 @@ import sys
 import tempfile
 
 NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|"
-                   r"I0000 .*(oneDNN custom operations|cpu_feature_guard)|"
+                   r"I0000 .*(oneDNN custom operations|cpu_feature_guard|Could not find cuda drivers)|"
+                   r"E0000 .*Unable to register cu(DNN|FFT|BLAS) factory|"
                    r"To enable the following instructions:|"
                    r"E0000 .*use_unbounded_threadpool)")
 

@@ -204,3 +204,40 @@ def test_npz_holding_a_command_running_pickle_is_refused_and_not_run(tmp_path, m
     with pytest.raises(DataError, match="refuses to unpickle"):
         readers.read_npz(tmp_path / "m.npz")
     assert not (tmp_path / "PWNED_BY_PICKLE").exists()
+
+
+def test_kaggle_train_csv_trains_and_its_test_csv_becomes_a_submission(tmp_path):
+    """Kaggle's Digit Recognizer, end to end: train.csv (label,pixel0..pixel783) for --data, and the
+    unlabelled test.csv through predict-csv --format kaggle."""
+    pytest.importorskip("tensorflow")
+    import json
+
+    from click.testing import CliRunner
+
+    from digitcli.cli import cli
+
+    images, labels = synthetic_digits(400, seed=5)
+    header = ",".join(f"pixel{i}" for i in range(784))
+    train_csv, test_csv = tmp_path / "train.csv", tmp_path / "test.csv"
+    train_csv.write_text("label," + header + "\n" + "\n".join(
+        f"{y}," + ",".join(map(str, x.reshape(784))) for x, y in zip(images[:360], labels[:360])) + "\n")
+    test_csv.write_text(header + "\n" + "\n".join(",".join(map(str, x.reshape(784))) for x in images[360:]) + "\n")
+    out = tmp_path / "kaggle.keras"
+    trained = CliRunner().invoke(cli, ["train", "--data", str(train_csv), "--validation-size", "40", "--epochs", "5", "--batch-size", "16",
+                                       "--hidden", "32", "-q", "-o", str(out)])
+    assert trained.exit_code == 0, trained.output
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert {k: meta["data"][k] for k in ("train", "validation", "test")} == {"train": 284, "validation": 40, "test": 36}
+    assert meta["test"]["accuracy"] > 0.8  # the synthetic classes are easy
+    submission = CliRunner().invoke(cli, ["predict-csv", str(test_csv), "--model", str(out), "--format", "kaggle"])
+    lines = submission.stdout.splitlines()
+    assert lines[0] == "ImageId,Label" and [line.split(",")[0] for line in lines[1:]] == [str(i) for i in range(1, 41)]
+    predicted = np.array([int(line.split(",")[1]) for line in lines[1:]])
+    assert np.mean(predicted == labels[360:]) > 0.8
+
+
+def test_a_csv_without_labels_is_not_training_data(tmp_path):
+    path = tmp_path / "test.csv"
+    path.write_text("\n".join(",".join(["0"] * 784) for _ in range(5)))
+    with pytest.raises(DataError, match="no label column; training needs rows of label,pixel0"):
+        data.load_raw(path)
