@@ -73,8 +73,6 @@ def exclusive_lock(target):
     The lock is an OS file lock (flock), which the kernel drops when its holder dies however it dies,
     so a lock left by a killed run never blocks, even when its pid has since been reused. The pid
     written inside is only there to name the holder in the message."""
-    import fcntl
-
     lock = Path(f"{target}.lock")
     fd = _locked(lock, target)
     try:

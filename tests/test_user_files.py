@@ -4,8 +4,6 @@ trapped the next run or crashed (issue "Never lose what a user owns")."""
 import hashlib
 import json
 import os
-import signal
-import struct
 import subprocess
 import sys
 import zipfile
