@@ -22,7 +22,6 @@ NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|
 def import_tensorflow():
     """Import tensorflow and keras (once per process), passing on anything but the known notices."""
     if "tensorflow" in sys.modules:
-        import keras  # noqa: F401
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,12 +71,23 @@ def test_saved_model_export_replaces_a_saved_model_only_when_told(tmp_path, kera
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.keras", "m_saved_model"]  # no temporary left
 
 
-def test_saved_model_export_to_a_read_only_folder_is_one_line(tmp_path, keras_model):
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only folders")
+def test_saved_model_export_to_a_read_only_folder_is_one_line(tmp_path, keras_model, monkeypatch):
+    import errno
+
+    from digitcli import export
+
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
+    if os.geteuid() == 0:  # root writes into read-only folders: refuse as the kernel would anyone else
+        mkdtemp = export.tempfile.mkdtemp
+
+        def refused(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir).resolve() == folder.resolve():
+                raise PermissionError(errno.EACCES, "Permission denied")
+            return mkdtemp(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(export.tempfile, "mkdtemp", refused)
     result = invoke("export", keras_model, "--format", "saved_model", "--out", folder / "m")
     assert result.exit_code == 1 and "cannot write here" in result.stderr
 
