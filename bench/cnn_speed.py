@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from train_bench import reached, timed_training  # noqa: E402
 
-from digitcli.training import TrainSettings  # noqa: E402
+from digitcli.settings import TrainSettings  # noqa: E402
 
 
 def keras_io_first_epoch(data, seed):

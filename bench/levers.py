@@ -19,7 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from digitcli.data import load_raw  # noqa: E402
+from digitcli.data.datasets import load_raw  # noqa: E402
 
 
 def model():

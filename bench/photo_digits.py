@@ -20,59 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def _ink_box(digit):
-    cols = np.flatnonzero(digit.max(axis=0) > 30)
-    return digit[:, cols[0]:cols[-1] + 1] if len(cols) else digit
-
-
-def photograph(ink, rng, scale):
-    """A photo of `ink` (uint8, ink high): enlarged, on a page, with light, blur, noise and polarity."""
-    h, w = ink.shape
-    big = np.asarray(Image.fromarray(ink).resize((int(w * scale), int(h * scale)), Image.BILINEAR),
-                     dtype=np.float32) / 255
-    ph, pw = int(big.shape[0] * rng.uniform(1.4, 2.5)), int(big.shape[1] * rng.uniform(1.2, 2.0)) + 20
-    page = np.zeros((ph, pw), dtype=np.float32)
-    top, left = rng.integers(0, ph - big.shape[0] + 1), rng.integers(0, pw - big.shape[1] + 1)
-    page[top:top + big.shape[0], left:left + big.shape[1]] = big
-    yy, xx = np.mgrid[0:ph, 0:pw]
-    light = rng.uniform(0.65, 0.95) - rng.uniform(0.0, 0.2) * (xx / pw * rng.uniform(-1, 1) + yy / ph * rng.uniform(-1, 1))
-    dark = rng.uniform(0.05, 0.3)
-    photo = light * (1 - page) + dark * page  # dark ink on light paper
-    if rng.random() < 0.5:
-        photo = 1 - photo  # light ink on a dark ground
-    img = Image.fromarray(np.clip(photo * 255, 0, 255).astype(np.uint8))
-    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
-    noisy = np.asarray(img, dtype=np.float32) + rng.normal(0, rng.uniform(2, 10), (ph, pw))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
-
-
-def single(digit, rng):
-    return photograph(digit, rng, rng.uniform(3, 9))
-
-
-def strip(digits, rng, touching=0.2):
-    """Digits side by side; gaps in 28-pixel units, about `touching` of them closed to contact."""
-    parts = [_ink_box(d) for d in digits]
-    gaps = [int(rng.integers(-2, 1)) if rng.random() < touching else int(rng.integers(3, 9)) for _ in parts[1:]]
-    width = sum(p.shape[1] for p in parts) + sum(gaps) + 8
-    row = np.zeros((28, width), dtype=np.uint8)
-    x = 4
-    for i, part in enumerate(parts):
-        row[:, x:x + part.shape[1]] = np.maximum(row[:, x:x + part.shape[1]], part)
-        x += part.shape[1] + (gaps[i] if i < len(gaps) else 0)
-    return photograph(row, rng, rng.uniform(3, 6))
-
-
-def save(img, folder, name, rng):
-    path = folder / (name + (".png" if rng.random() < 0.5 else ".jpg"))
-    img.save(path, quality=90) if path.suffix == ".jpg" else img.save(path)
-    return path
+sys.path.insert(0, str(ROOT / "tests"))
+from photomaker import save, single, strip  # noqa: E402
 
 
 def main():
@@ -83,50 +35,62 @@ def main():
     parser.add_argument("--out", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="[default: the default model]")
+    parser.add_argument("--split", choices=("test", "train"), default="test",
+                        help="digits to photograph: the test set, or training digits (to tune on)")
+    parser.add_argument("--geometry", action="store_true", help="split by shape alone, as prepare without a model")
     args = parser.parse_args()
 
-    from digitcli import defaults
-    from digitcli.data import load_raw
-    from digitcli.photos import prepare
-    from digitcli.predictors import load_predictor
+    from digitcli import settings as defaults
+    from digitcli.data.datasets import load_raw
+    from digitcli.inference.predictors import load_predictor
+    from digitcli.photos.prepare import prepare
 
     raw = load_raw(args.data)
+    x, y = (raw.x_test, raw.y_test) if args.split == "test" else (raw.x_train, raw.y_train)
     rng = np.random.default_rng(args.seed)
     model = load_predictor(args.model or ROOT / defaults.DEFAULT_MODEL_FILE)
+    read = None if args.geometry else model.probabilities
+
+    def reading(path, count):
+        try:
+            return "".join(map(str, model.probabilities(prepare(path, count, read=read).digits).argmax(1)))
+        except Exception:  # noqa: BLE001 - a photo that cannot be segmented is read wrong
+            return ""
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.out or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        pick = rng.choice(len(raw.y_test), args.singles, replace=False)
+        pick = rng.choice(len(y), args.singles, replace=False)
         start = time.perf_counter()
-        paths = [save(single(raw.x_test[i], rng), folder, f"single{n:05d}", rng) for n, i in enumerate(pick)]
+        paths = [save(single(x[i], rng), folder, f"single{n:05d}", rng) for n, i in enumerate(pick)]
         made = time.perf_counter() - start
         start = time.perf_counter()
-        prepared = [prepare(p, count=1).digits[0] for p in paths]
-        prepared_in = time.perf_counter() - start
-        from_photos = model.probabilities(np.stack(prepared)).argmax(1) == raw.y_test[pick]
-        original = model.probabilities(raw.x_test[pick]).argmax(1) == raw.y_test[pick]
-        print(f"single digits: {args.singles} MNIST test digits as photos ({sum(p.suffix == '.png' for p in paths)} PNG,"
-              f" {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s, prepared in {prepared_in:.1f} s")
-        print(f"  default model on the original 28x28 digits: {100 * original.mean():.2f}%")
-        print(f"  default model through the photos:           {100 * from_photos.mean():.2f}%")
-        print(f"  kept: {100 * from_photos.mean() / original.mean():.2f}% of the model's accuracy")
+        auto = [reading(p, None) for p in paths]
+        auto_in = time.perf_counter() - start
+        one = [reading(p, 1) for p in paths]
+        truth = [str(d) for d in y[pick]]
+        original = model.probabilities(x[pick]).argmax(1) == y[pick]
+        right_auto = np.mean([a == t for a, t in zip(auto, truth)])
+        right_one = np.mean([a == t for a, t in zip(one, truth)])
+        print(f"single digits: {args.singles} MNIST {args.split} digits as photos ({sum(p.suffix == '.png' for p in paths)}"
+              f" PNG, {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s; read (count found) in "
+              f"{auto_in:.1f} s")
+        print(f"  model on the original 28x28 digits:        {100 * original.mean():.2f}%")
+        print(f"  through the photos, count found:           {100 * right_auto:.2f}% "
+              f"(kept {100 * right_auto / original.mean():.2f}%; {sum(len(a) != 1 for a in auto)} not read as one digit)")
+        print(f"  through the photos, --count 1:             {100 * right_one:.2f}% "
+              f"(kept {100 * right_one / original.mean():.2f}%)")
 
         exact, auto_exact = 0, 0
+        start = time.perf_counter()
         for n in range(args.strips):
-            idx = rng.choice(len(raw.y_test), 4, replace=False)
-            path = save(strip(raw.x_test[idx], rng), folder, f"strip{n:04d}", rng)
-            truth = "".join(map(str, raw.y_test[idx]))
-            for count in (None, 4):
-                try:
-                    digits = prepare(path, count=count).digits
-                    read = "".join(map(str, model.probabilities(digits).argmax(1)))
-                except Exception:  # noqa: BLE001 - a strip that cannot be segmented is read wrong
-                    read = ""
-                if count is None:
-                    auto_exact += read == truth
-                else:
-                    exact += read == truth
-        print(f"numbers: {args.strips} strips of 4 MNIST test digits (about 1 gap in 5 touching), same model")
+            idx = rng.choice(len(y), 4, replace=False)
+            path = save(strip(x[idx], rng), folder, f"strip{n:04d}", rng)
+            truth = "".join(map(str, y[idx]))
+            auto_exact += reading(path, None) == truth
+            exact += reading(path, 4) == truth
+        print(f"numbers: {args.strips} strips of 4 MNIST {args.split} digits (about 1 gap in 5 touching), same model; "
+              f"{time.perf_counter() - start:.1f} s")
         print(f"  read exactly, digit count found by segmentation: {auto_exact} ({100 * auto_exact / args.strips:.1f}%)")
         print(f"  read exactly, with --count 4:                   {exact} ({100 * exact / args.strips:.1f}%)")
 

@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
-
-from digitcli.data import load_raw  # noqa: E402  (only to read the IDX files)
 from plain_seed001 import EpochClock  # noqa: E402
+
+from digitcli.data.datasets import load_raw  # noqa: E402  (only to read the IDX files)
 
 
 def main():

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from digitcli.data import load_raw  # noqa: E402  (only to read the IDX files)
+from digitcli.data.datasets import load_raw  # noqa: E402  (only to read the IDX files)
 
 
 class EpochClock(keras.callbacks.Callback):

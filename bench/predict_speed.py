@@ -35,7 +35,7 @@ def wall(args, repeat):
 
 def big_csv(path, data, rows=10_000):
     if data:
-        from digitcli.data import load_raw
+        from digitcli.data.datasets import load_raw
 
         images = load_raw(data).x_test[:rows]
         source = f"first {rows:,} MNIST test images"

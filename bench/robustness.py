@@ -20,8 +20,8 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from digitcli.data import load_raw  # noqa: E402
-from digitcli.predictors import load_predictor  # noqa: E402
+from digitcli.data.datasets import load_raw  # noqa: E402
+from digitcli.inference.predictors import load_predictor  # noqa: E402
 
 
 def _each(images, transform):

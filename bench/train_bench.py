@@ -12,7 +12,7 @@ figure the seed or the book reports. With --plain, bench/plain_seed001.py runs i
 tree first and seed001's seconds per epoch are given as a ratio to it. --defaults trains plain
 `digitcli train --model NAME` settings and reports the time to 98% (dense) or 99% (cnn) against the
 issue's budgets of 20 s and 60 s of training; --try does the same for other settings (JSON fields of
-digitcli.training.TrainSettings).
+digitcli.settings.TrainSettings).
 """
 
 import argparse
@@ -22,7 +22,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -30,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
-from digitcli.data import load_dataset  # noqa: E402
-from digitcli.pixels import model_input  # noqa: E402
-from digitcli.presets import PRESETS, resolve  # noqa: E402
-from digitcli.training import TrainSettings, train  # noqa: E402
+from digitcli.data.pixels import model_input  # noqa: E402
+from digitcli.data.splits import load_dataset  # noqa: E402
+from digitcli.nets.presets import PRESETS, resolve  # noqa: E402
+from digitcli.settings import TrainSettings  # noqa: E402
+from digitcli.training.run import train  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from plain_seed001 import EpochClock  # noqa: E402  (the same clock for both, so the ratio is fair)

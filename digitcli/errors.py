@@ -35,3 +35,10 @@ class UsageProblem(DigitcliError):
     def __init__(self, message, param_hint=None):
         super().__init__(message)
         self.param_hint = param_hint
+
+
+def to_stderr(message):
+    """The default `note` of library functions: remarks for a person go to stderr, never stdout."""
+    import sys
+
+    print(message, file=sys.stderr)

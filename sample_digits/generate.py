@@ -2,10 +2,15 @@
 
 Each digit is drawn from a stroke skeleton (below) as a smooth pen path with its own thickness,
 slant, size, position and wobble, in dark ink on light paper with uneven lighting, blur and sensor
-noise, then processed by digitcli's MNIST recipe (digitcli.imageprep) into a 28 x 28 CSV in the
+noise, then processed by digitcli's MNIST recipe (digitcli.photos.imageprep) into a 28 x 28 CSV in the
 seed's format. Nothing here comes from MNIST or any other data set.
 
     python sample_digits/generate.py            # rewrites sample_digits/*.csv and labels.csv
+
+A writer's own set, for fine-tuning (README, "Your own digits"): another seed is another hand.
+
+    python sample_digits/generate.py --out my_digits --seed 7 --per-class 30 --train-per-class 5
+        # my_digits/train: 5 of each digit, my_digits/test: the other 25, each with labels.csv
 
 It also draws two photos for `digitcli predict-image`: photo_7.png (one digit) and number_2025.jpg
 (a handwritten year, digits side by side on one sheet).
@@ -19,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from digitcli.imageprep import prepare_array  # noqa: E402
+from digitcli.photos.imageprep import prepare_array  # noqa: E402
 
 # Skeletons in a unit box (x right, y down): each digit is one or more strokes through these points.
 SKELETONS = {
@@ -58,19 +63,19 @@ def catmull_rom(points, steps=16):
     return np.array(out)
 
 
-def draw_digit(digit, rng, page=320):
+def draw_digit(digit, rng, page=320, skeletons=SKELETONS, slant=(-0.35, 0.15), aspect=(0.55, 0.85), pen=(0.06, 0.14)):
     """A greyscale photo (uint8, dark ink on light paper) of `digit` written by hand."""
     scale = rng.uniform(0.35, 0.7) * page  # digit height on the page
-    aspect = rng.uniform(0.55, 0.85)
-    slant = rng.uniform(-0.35, 0.15)  # most writers lean right
+    aspect = rng.uniform(*aspect)
+    slant = rng.uniform(*slant)  # most writers lean right
     angle = rng.uniform(-0.12, 0.12)
     cx, cy = rng.uniform(0.35, 0.65) * page, rng.uniform(0.35, 0.65) * page
-    width = max(3, int(scale * rng.uniform(0.06, 0.14)))
+    width = max(3, int(scale * rng.uniform(*pen)))
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
 
     img = Image.new("L", (page, page), 0)
     pen = ImageDraw.Draw(img)
-    for stroke in SKELETONS[digit]:
+    for stroke in skeletons[digit]:
         pts = np.asarray(stroke) + rng.normal(0, 0.025, (len(stroke), 2))  # each hand is different
         path = catmull_rom(pts) - 0.5
         path[:, 0] = (path[:, 0] + slant * -path[:, 1]) * aspect
@@ -110,5 +115,50 @@ def main(out_dir=Path(__file__).resolve().parent, per_class=4, seed=2026):
     print(f"wrote {len(rows)} digits and labels.csv to {out_dir}")
 
 
+# One writer's own way with some digits, unlike MNIST's Americans: a 1 with a long flag and a foot,
+# a crossed 7, a 4 closed at the top, a 9 with a straight stem.
+HAND = {
+    1: [[(0.2, 0.3), (0.58, 0.04), (0.56, 0.96)], [(0.3, 0.96), (0.82, 0.96)]],
+    4: [[(0.62, 0.04), (0.14, 0.64), (0.88, 0.64)], [(0.62, 0.04), (0.62, 0.97)]],
+    7: [[(0.1, 0.22), (0.22, 0.06), (0.88, 0.06), (0.4, 0.96)], [(0.3, 0.52), (0.8, 0.5)]],
+    9: [[(0.78, 0.22), (0.5, 0.04), (0.22, 0.18), (0.24, 0.42), (0.5, 0.5), (0.78, 0.36)],
+        [(0.78, 0.12), (0.78, 0.97)]],
+}
+
+
+def writer_set(out_dir, seed, per_class, train_per_class):
+    """One hand's digits, narrow, leaning right, in a thick marker, in two folders, train/ and test/, each with its
+    labels.csv."""
+    rng = np.random.default_rng(seed)
+    skeletons = {**SKELETONS, **HAND}
+    rows = {"train": [], "test": []}
+    for i in range(per_class):
+        part = "train" if i < train_per_class else "test"
+        (out_dir / part).mkdir(parents=True, exist_ok=True)
+        for digit in range(10):
+            name = f"digit{digit}_{i + 1}.csv"
+            photo = draw_digit(digit, rng, skeletons=skeletons, slant=(0.25, 0.45), aspect=(0.45, 0.6), pen=(0.17, 0.22))
+            np.savetxt(out_dir / part / name, prepare_array(photo, name), fmt="%d", delimiter=",")
+            rows[part].append((name, digit))
+    for part, found in rows.items():
+        if found:
+            with open(out_dir / part / "labels.csv", "w", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["file", "label"])
+                writer.writerows(sorted(found))
+    print(f"wrote {len(rows['train'])} digits to {out_dir / 'train'} and {len(rows['test'])} to {out_dir / 'test'}")
+
+
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None, help="write a writer's set here (else: this folder's samples)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--per-class", type=int, default=30)
+    parser.add_argument("--train-per-class", type=int, default=5)
+    args = parser.parse_args()
+    if args.out is None:
+        main()
+    else:
+        writer_set(args.out, args.seed, args.per_class, args.train_per_class)

@@ -73,3 +73,39 @@ def sample_labels():
 
     with open(SAMPLES / "labels.csv") as fh:
         return {row["file"]: int(row["label"]) for row in csv.DictReader(fh)}
+
+
+class CommandPickle:
+    """A pickle that runs a shell command when loaded: digitcli must refuse it without running it."""
+
+    def __reduce__(self):
+        return (os.system, ("touch PWNED_BY_PICKLE",))
+
+
+class NearestSample:
+    """A fake predictor, as simonw/llm's tests use a mock model: it reads a digit as the class of the
+    nearest of the sample digits, with probabilities that fall with the distance. It spares the CLI
+    tests the shipped models and onnxruntime, and reads every sample digit correctly (confidence
+    below 1), so a test of reading, formats or labels fails only for the CLI's own reasons."""
+
+    backend = "fake"
+
+    def __init__(self):
+        names = sorted(sample_labels())
+        self.samples = np.stack([np.loadtxt(SAMPLES / n, delimiter=",").ravel() / 255 for n in names])
+        self.labels = np.array([sample_labels()[n] for n in names])
+
+    def probabilities(self, images):
+        x = np.asarray(images, dtype=np.float64).reshape(len(images), 784) / 255
+        distance = ((x[:, None, :] - self.samples[None]) ** 2).sum(-1)
+        nearest = np.stack([distance[:, self.labels == d].min(axis=1) for d in range(10)], axis=1)
+        closeness = 1 / (1 + nearest)
+        return (closeness / closeness.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def fake_predictor(monkeypatch):
+    """Every command predicts with NearestSample, whatever --model says."""
+    from digitcli.inference import predictors
+
+    monkeypatch.setattr(predictors, "load_predictor", lambda model, backend="auto", note=None: NearestSample())

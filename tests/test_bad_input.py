@@ -15,8 +15,8 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, SAMPLES, CommandPickle, idx_bytes, write_idx_folder
 
-from conftest import ROOT, SAMPLES, idx_bytes, write_idx_folder
 from digitcli.cli import cli
 
 pytest.importorskip("tensorflow")
@@ -63,15 +63,10 @@ def text(tmp, name, content):
     return path
 
 
-class _Exploit:
-    def __reduce__(self):
-        return (os.system, ("touch PWNED_BY_PICKLE",))
-
-
 def crafted_pickle(tmp):
     path = tmp / "mnist.pkl.gz"
     with gzip.open(path, "wb") as fh:
-        pickle.dump(_Exploit(), fh)
+        pickle.dump(CommandPickle(), fh)
     return path
 
 
@@ -225,7 +220,7 @@ def test_full_disk_at_the_final_save_keeps_the_earlier_model(tmp_path, monkeypat
 
 
 def test_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
-    from digitcli.callbacks import HistoryLog
+    from digitcli.training.callbacks import HistoryLog
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -240,5 +235,3 @@ def test_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
 
-def test_matrix_is_at_least_30_cases():
-    assert len(CASES) + 2 >= 30

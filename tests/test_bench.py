@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -54,3 +53,13 @@ def test_predict_speed_bench(real_data):
     lines = bench("bench/predict_speed.py", "--data", real_data, "--repeat", "1")
     assert lines[1].startswith("one file, default (ONNX)") and "images/s" in lines[4]
     assert "first 10,000 MNIST test images" in lines[-1]
+
+
+def test_serve_load_bench_prints_throughput_latency_and_memory():
+    lines = bench("bench/serve_load.py", "--clients", "20", "--seconds", "1", timeout=120)
+    assert lines[0].startswith("sequential reference: 40 digits")
+    assert float(lines[1].split(": ")[-1].split()[0].replace(",", "")) > 0  # requests/s
+    assert lines[2].startswith("latency: p50 ") and " p99 " in lines[2]
+    assert lines[3].startswith("answers differing from the sequential ones: 0 of ")
+    assert 20 < float(lines[4].split(": ")[1].split()[0]) < 2000  # MB
+    assert lines[5] == "server exit status after SIGTERM: 0"

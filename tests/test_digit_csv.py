@@ -4,9 +4,9 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import synthetic_digits
-from digitcli import digit_csv
+
+from digitcli.data import digit_csv
 from digitcli.errors import InputFileError
 
 

@@ -12,11 +12,11 @@ import time
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import write_idx_folder
+
 from digitcli import cli as cli_module
-from digitcli import distribute
 from digitcli.errors import UsageProblem
+from digitcli.training import distribute
 
 TIMEOUT = 240  # seconds any one distributed run may take before the test calls it a hang
 
@@ -27,10 +27,6 @@ def tf_config(workers, kind, index, chief=None):
 
 
 # --- roles from TF_CONFIG (pure) -------------------------------------------------------------------
-
-def test_strategies_match_the_cli_choices():
-    assert distribute.STRATEGIES == cli_module.DISTRIBUTE
-
 
 def test_worker_zero_is_chief_without_a_chief_task():
     workers = ["127.0.0.1:1", "127.0.0.1:2"]
@@ -166,6 +162,7 @@ def start_cluster(data, out, tmp_path, epochs, *extra):
     return procs[1], procs[0]
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_cpu_devices_matches_one_process(data, tmp_path, single):
     out = tmp_path / "m.keras"
     code, stdout, stderr = finish(digitcli("train", "--data", str(data), "--epochs", "1", "--out", str(out),
@@ -177,6 +174,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_process(data, tmp_path, singl
     assert abs(accuracy_of(out, data) - single["accuracy"]) <= 0.01
 
 
+@pytest.mark.slow
 def test_two_workers_train_and_only_the_chief_saves(data, tmp_path, single):
     out = tmp_path / "out" / "m.keras"
     start = time.perf_counter()
@@ -197,6 +195,7 @@ def test_two_workers_train_and_only_the_chief_saves(data, tmp_path, single):
           f"one process: {100 * single['accuracy']:.2f}% in {single['wall']:.1f} s wall")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_stops_the_chief_clearly_and_resume_finishes(data, tmp_path):
     out = tmp_path / "m.keras"
     log = tmp_path / ".m.keras.train" / "history.csv"
@@ -223,6 +222,7 @@ def test_a_killed_worker_stops_the_chief_clearly_and_resume_finishes(data, tmp_p
     assert meta["resumed"] is True
 
 
+@pytest.mark.slow
 def test_a_killed_chief_stops_the_worker_clearly(data, tmp_path):
     out = tmp_path / "m.keras"
     log = tmp_path / ".m.keras.train" / "history.csv"

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLES
+
 from digitcli.cli import cli
 
 tf = pytest.importorskip("tensorflow")
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not SHIPPED_CNN.exists(), reason="shipped model 
 
 @pytest.fixture(scope="module")
 def images_and_reference():
-    from digitcli.predictors import load_predictor
+    from digitcli.inference.predictors import load_predictor
 
     images = np.stack([np.loadtxt(p, delimiter=",") for p in sorted(SAMPLES.glob("digit*_1.csv"))]).astype(np.uint8)
     return images, load_predictor(SHIPPED_CNN, "keras").probabilities(images)
@@ -36,6 +36,7 @@ def test_onnx_export(tmp_path, images_and_reference):
     np.testing.assert_allclose(got, reference, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_litert_export(tmp_path, images_and_reference):
     images, reference = images_and_reference
     interpreter = tf.lite.Interpreter(model_path=str(export("litert", tmp_path / "m.tflite")))
@@ -50,6 +51,7 @@ def test_litert_export(tmp_path, images_and_reference):
     np.testing.assert_allclose(np.array(got), reference, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_saved_model_export(tmp_path, images_and_reference):
     images, reference = images_and_reference
     loaded = tf.saved_model.load(str(export("saved_model", tmp_path / "m_saved_model")))

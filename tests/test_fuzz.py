@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLES
 
 hypothesis = pytest.importorskip("hypothesis")

@@ -4,12 +4,17 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from digitcli import cli, models  # noqa: E402
+from digitcli import settings  # noqa: E402
 from digitcli.errors import UsageProblem  # noqa: E402
+from digitcli.nets import builders as models  # noqa: E402
 
 
-def test_registry_matches_the_cli_choices():
-    assert tuple(models.BUILDERS) == cli.ARCHITECTURES
+def test_every_architecture_the_cli_offers_builds_a_digit_reader():
+    for name in settings.ARCHITECTURES:
+        model = models.build(name)
+        assert model.output_shape == (None, 10), name
+        assert model.input_shape[1:] in ((784,), (28, 28, 1)), name
+    assert set(models.BUILDERS) == set(settings.ARCHITECTURES)  # no builder the CLI cannot reach
 
 
 def test_dense_is_the_seed_network():
@@ -50,7 +55,7 @@ def test_cnn_is_the_small_fast_convnet():
 def test_onecycle_rises_to_its_peak_then_anneals():
     import numpy as np
 
-    from digitcli.schedules import OneCycle
+    from digitcli.nets.schedules import OneCycle
 
     schedule = OneCycle(0.01, total_steps=1000)
     rates = np.array([float(schedule(step)) for step in (0, 150, 300, 650, 1000)])
@@ -99,8 +104,8 @@ def test_book_initialisations():
 def test_book_losses_match_numpy_and_the_book_formulas():
     import numpy as np
 
-    from digitcli import losses, metrics
-
+    from digitcli.nets import losses
+    from digitcli.report import metrics
     rng = np.random.default_rng(0)
     p = rng.dirichlet(np.ones(10), 32).astype("float32")
     labels = rng.integers(0, 10, 32)

@@ -1,20 +1,17 @@
-"""prepare and predict-image on photos made on the fly by bench/photo_digits.py from the project's
+"""prepare and predict-image on photos made on the fly by bench/photomaker.py from the project's
 own sample digits (the benchmark makes the same kind from MNIST, which is never committed)."""
 
 import json
-import sys
 
 import numpy as np
+import photomaker
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, SAMPLES, SHIPPED_DENSE, sample_labels
 from PIL import Image
 
-from conftest import ROOT, SAMPLES, SHIPPED_DENSE, sample_labels
 from digitcli.cli import cli
-from digitcli.imageprep import prepare_array
-
-sys.path.insert(0, str(ROOT / "bench"))
-import photo_digits  # noqa: E402
+from digitcli.photos.imageprep import prepare_array
 
 pytestmark = pytest.mark.skipif(not SHIPPED_DENSE.exists(), reason="shipped model missing")
 CNN = ROOT / "models" / "cnn.keras"
@@ -46,7 +43,7 @@ def photos(tmp_path_factory):
     names = [f"digit{d}_{1 + d % 4}.csv" for d in range(10)]
     paths = []
     for i, name in enumerate(names):
-        img = photo_digits.single(digit(name), rng)
+        img = photomaker.single(digit(name), rng)
         path = folder / f"p{i}{'.png' if i % 2 else '.jpg'}"
         img.save(path)
         paths.append(path)
@@ -83,7 +80,7 @@ def test_the_mnist_recipe(photos):
     """Ink high on zero, longer side 20 pixels, centre of mass at MNIST's centre."""
     from scipy import ndimage
 
-    from digitcli.imageprep import CENTRE
+    from digitcli.photos.imageprep import CENTRE
 
     paths, _ = photos
     for path in paths[:5]:
@@ -100,12 +97,12 @@ def test_grey_edges_come_from_shrinking_the_binary_digit():
     from PIL import ImageDraw
     from scipy import ndimage
 
-    from digitcli.imageprep import to_mnist
+    from digitcli.photos.imageprep import to_mnist
 
     img = Image.new("1", (240, 300), 0)
     ImageDraw.Draw(img).ellipse((10, 10, 230, 290), outline=1, width=36)
     grid = to_mnist(np.asarray(img, dtype=bool))
-    rows, cols = np.flatnonzero(grid.max(axis=1)), np.flatnonzero(grid.max(axis=0))
+    rows = np.flatnonzero(grid.max(axis=1))
     assert rows[-1] - rows[0] + 1 in (20, 21)  # the longer side, plus at most a pixel of edge
     assert (grid == 255).sum() >= 40
     grey = (grid > 0) & (grid < 255)
@@ -129,7 +126,7 @@ def bold_eight(height=300, width=260, paper=200, ink=30):
 def test_a_bold_digit_filling_the_photo_keeps_its_strokes():
     """The paper is found by a grey opening: a wide median took the heavy strokes of a digit that
     fills the frame for paper, and cut the middle out of this 8."""
-    from digitcli.imageprep import page_mask
+    from digitcli.photos.imageprep import page_mask
 
     gray, drawn = bold_eight()
     mask = page_mask(gray)
@@ -139,7 +136,7 @@ def test_a_bold_digit_filling_the_photo_keeps_its_strokes():
 
 def test_a_hard_shadow_edge_is_not_ink():
     """Half the page in shadow: the edge between the halves must not read as a stroke."""
-    from digitcli.imageprep import page_mask
+    from digitcli.photos.imageprep import page_mask
 
     gray, drawn = bold_eight(height=300, width=600)
     page = gray.astype(float)
@@ -151,7 +148,7 @@ def test_a_hard_shadow_edge_is_not_ink():
 
 def test_polarity_does_not_matter(tmp_path):
     rng = np.random.default_rng(3)
-    img = np.asarray(photo_digits.single(digit("digit4_1.csv"), rng))
+    img = np.asarray(photomaker.single(digit("digit4_1.csv"), rng))
     Image.fromarray(img).save(tmp_path / "a.png")
     Image.fromarray(255 - img).save(tmp_path / "b.png")
     a, b = records(tmp_path / "a.png", tmp_path / "b.png")
@@ -159,7 +156,7 @@ def test_polarity_does_not_matter(tmp_path):
 
 
 def strip_photo(path, names, rng, touching):
-    photo_digits.strip(np.stack([digit(n) for n in names]), rng, touching=touching).save(path)
+    photomaker.strip(np.stack([digit(n) for n in names]), rng, touching=touching).save(path)
     return "".join(str(LABELS[n]) for n in names)
 
 
@@ -179,7 +176,7 @@ def blob(mask, top, left, h, w):
 
 
 def test_segmentation_pieces_slivers_touching_and_counts():
-    from digitcli.segment import split_digits
+    from digitcli.photos.segment import split_digits
 
     def spans(masks):
         return [(int(np.flatnonzero(m.any(0))[0]), int(np.flatnonzero(m.any(0))[-1])) for m in masks]
@@ -223,3 +220,35 @@ def test_bad_images(tmp_path):
     result = run("prepare", tmp_path / "blank.png", "--strict", "-o", tmp_path / "out", code=1)
     assert result.stderr.strip().startswith(f"Error: {tmp_path / 'blank.png'}: no ink found")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_progress_bar_goes_to_a_terminal_and_never_into_a_pipe(tmp_path):
+    """prepare over many photos shows Click's progress bar on stderr when stderr is a terminal, and
+    nothing extra when it is a pipe or a file."""
+    import os
+    import pty
+    import shutil
+    import subprocess
+    import sys
+
+    for i in range(3):
+        shutil.copy(SAMPLES / "photo_7.png", tmp_path / f"seven{i}.png")
+    cmd = [sys.executable, "-m", "digitcli", "prepare", str(tmp_path), "-o", str(tmp_path / "out"), "--overwrite"]
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 0
+    assert b"reading images" in shown and b"3/3" in shown
+    assert len(out.split()) == 3  # stdout: the three files written, and nothing else
+    piped = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == "" and piped.stdout == out

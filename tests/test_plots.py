@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLES, SHIPPED_DENSE, sample_labels, synthetic_digits
-from digitcli import plots
+
 from digitcli.cli import cli
+from digitcli.report import plots
 
 HISTORY_A = [{"epoch": e, "accuracy": 0.8 + e / 100, "loss": 1 / e, "val_accuracy": 0.79 + e / 100,
               "val_loss": 1.1 / e} for e in range(1, 6)]

@@ -11,11 +11,18 @@ import os
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import SAMPLES, SHIPPED_DENSE, sample_labels
+
 from digitcli.cli import cli
 
-pytestmark = pytest.mark.skipif(not SHIPPED_DENSE.exists(), reason="shipped model missing")
+
+@pytest.fixture(autouse=True)
+def predictor(request, monkeypatch):
+    """The fake predictor (conftest.NearestSample) unless a test is marked real_model."""
+    if request.node.get_closest_marker("real_model") is None:
+        request.getfixturevalue("fake_predictor")
+    elif not SHIPPED_DENSE.exists():
+        pytest.skip("shipped model missing")
 
 LABELS = sample_labels()
 FIVE = ["digit3_1.csv", "digit8_2.csv", "digit9_3.csv", "digit5_4.csv", "digit4_1.csv"]
@@ -40,6 +47,7 @@ def predictions(*args, **kw):
     return [r["prediction"] for r in records(*args, **kw)]
 
 
+@pytest.mark.real_model
 def test_shipped_model_reads_the_sample_set():
     recs = records(SAMPLES, "--labels", SAMPLES / "labels.csv")
     assert len(recs) == len(LABELS) >= 30
@@ -253,6 +261,7 @@ def test_usage_errors_exit_2(args, message):
     assert message in result.stderr
 
 
+@pytest.mark.real_model
 def test_model_that_is_not_a_model(tmp_path):
     fake = write(tmp_path, "fake.keras", "hello")
     result = CliRunner().invoke(cli, ["predict-csv", "--model", str(fake), str(SAMPLES / "digit3_1.csv")])

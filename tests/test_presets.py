@@ -5,26 +5,40 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import synthetic_digits, write_idx_folder
+
 from digitcli.cli import cli
-from digitcli.data import with_shifts
-from digitcli.presets import PRESETS, resolve
-from digitcli.training import TrainSettings
+from digitcli.data.splits import with_shifts
+from digitcli.nets.presets import PRESETS, resolve
+from digitcli.settings import TrainSettings
 
 
 def test_every_preset_sets_every_hyperparameter():
-    fields = set(TrainSettings.__dataclass_fields__) - {"seed", "limit", "preset"}
+    fields = set(TrainSettings.__dataclass_fields__) - {"seed", "limit", "preset", "init_from"}
     for name, preset in PRESETS.items():
         assert set(preset["settings"]) == fields, name
         TrainSettings(**preset["settings"])  # all valid field names
 
 
-def test_book_units():
-    assert resolve("nielsen-ch3")["l2"] == pytest.approx(5.0 / (2 * 50_000))
-    assert resolve("nielsen-ch6")["l2"] == pytest.approx(0.1 * 10 / (2 * 50_000))
-    assert resolve("nielsen-ch6", "shift")["l2"] == pytest.approx(0.1 * 10 / (2 * 250_000))
-    assert resolve("nielsen-ch1")["lr"] == 3.0 and resolve("nielsen-ch1")["loss"] == "quadratic"
+def test_book_regularisation_is_the_books_cost_term():
+    """The books' L2 terms over the weights (not the biases): network2 (chapter 3, lambda 5.0) adds
+    lambda/(2n) * sum(w^2) to the mean cost; network3 (chapter 6, lambda 0.1, mini-batches of m = 10)
+    adds 0.5 * lambda * sum(w^2) / (n/m), n being the training images. The preset's network must add
+    exactly that to Keras' loss."""
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    from digitcli.nets.builders import build
+
+    for name, augment, lam, n, m in (("nielsen-ch3", "none", 5.0, 50_000, None), ("nielsen-ch6", "none", 0.1, 50_000, 10),
+                                     ("nielsen-ch6", "shift", 0.1, 250_000, 10)):
+        s = TrainSettings(**resolve(name, augment))
+        model = build(s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init)
+        model(np.zeros((1, *model.input_shape[1:]), "float32"))
+        weights = sum(float(np.sum(v.numpy() ** 2)) for v in model.trainable_weights if v.path.endswith("kernel"))
+        penalty = float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses))
+        book = lam / (2 * n) * weights if m is None else 0.5 * lam * weights / (n / m)
+        assert penalty == pytest.approx(book, rel=1e-4), (name, augment)
 
 
 def test_presets_command_lists_them_all():

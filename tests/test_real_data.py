@@ -4,8 +4,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT
+
 from digitcli.cli import cli
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ def run(*args):
 def test_real_files_load_with_the_documented_counts(real_data):
     import numpy as np
 
-    from digitcli.data import load_dataset
+    from digitcli.data.splits import load_dataset
 
     ds = load_dataset(real_data)
     assert ds.sizes() == {"train": 50_000, "validation": 10_000, "test": 10_000}

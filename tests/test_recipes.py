@@ -5,13 +5,13 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import write_idx_folder
 
 keras = pytest.importorskip("keras")
 
-from digitcli.data import load_dataset  # noqa: E402
-from digitcli.training import TrainingInterrupted, TrainSettings, train  # noqa: E402
+from digitcli.data.splits import load_dataset  # noqa: E402
+from digitcli.settings import TrainSettings  # noqa: E402
+from digitcli.training.run import TrainingInterrupted, train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def dataset(tmp_path_factory):
 
 
 def test_onecycle_resumes_where_it_stopped(dataset, tmp_path):
-    from digitcli.schedules import OneCycle
+    from digitcli.nets.schedules import OneCycle
 
     settings = TrainSettings(model="dense", hidden=(16,), epochs=4, batch_size=32, schedule="onecycle", lr=0.01)
     steps = -(-len(dataset.y_train) // 32)
@@ -48,7 +48,7 @@ def test_onecycle_resumes_where_it_stopped(dataset, tmp_path):
 
 
 def test_affine_augmentation_distorts_each_epoch_afresh_and_only_while_training(dataset, tmp_path):
-    from digitcli.augment import training_data
+    from digitcli.nets.augment import training_data
 
     x = dataset.x_train[:64].astype("float32")[..., None] / 255
     pipeline = training_data(x, dataset.y_train[:64], batch_size=64, seed=3)
@@ -72,7 +72,7 @@ def test_affine_augmentation_distorts_each_epoch_afresh_and_only_while_training(
 
 
 def test_label_smoothing_trains_towards_softened_targets():
-    from digitcli.losses import keras_loss
+    from digitcli.nets.losses import keras_loss
 
     y = np.eye(10, dtype="float32")[[3, 7]]
     sure = np.clip(y, 1e-7, 1.0)  # a model certain of the right digit

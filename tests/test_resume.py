@@ -9,8 +9,9 @@ import sys
 import time
 
 import pytest
-
 from conftest import write_idx_folder
+
+pytestmark = pytest.mark.slow  # every test here trains in subprocesses
 
 pytest.importorskip("tensorflow")
 
@@ -124,12 +125,21 @@ def test_two_runs_on_one_output_one_is_refused(data, tmp_path):
     assert json.loads(out.with_suffix(".json").read_text())["history"][-1]["epoch"] == EPOCHS
 
 
-def test_stale_lock_from_a_killed_run_does_not_block(data, tmp_path):
+def test_stale_lock_from_a_killed_run_does_not_block(data, tmp_path, uninterrupted):
     out = tmp_path / "m.keras"
     code, _, _ = start_and_interrupt(data, out, signal.SIGKILL, 1)
     lock = out.with_name(f"{out.name}.lock")
     assert lock.exists() and not _alive(int(lock.read_text()))
-    resume(data, out)
+    meta = resume(data, out)
+    assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))  # each epoch once
+    assert abs(meta["test"]["accuracy"] - uninterrupted["test"]["accuracy"]) <= 0.003
+    assert not lock.exists() and not rundir_of(out).exists()
+
+
+def rundir_of(out):
+    from digitcli.training.rundir import staging_dir
+
+    return staging_dir(out)
 
 
 def _alive(pid):
@@ -176,7 +186,6 @@ def test_sigkill_in_the_middle_of_the_first_backup_write_resumes(data, tmp_path,
     assert abs(meta["test"]["accuracy"] - uninterrupted["test"]["accuracy"]) <= 0.003
 
 
-@pytest.mark.slow
 def test_sigkill_at_random_instants_always_resumes(data, tmp_path, uninterrupted):
     """One run killed again and again at random instants (start-up, mid-epoch, mid-write, the final
     save), each time resumed: every resume works and the history ends with each epoch once."""

@@ -33,16 +33,15 @@ def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "digitcli", "--version"], capture_output=True, text=True,
                          timeout=60, check=True).stdout
     from digitcli import __version__
-
     assert out.strip() == f"digitcli, version {__version__}"
 
 
 def test_help_shows_defaults_and_environment_variables():
+    import re
+
     from click.testing import CliRunner
 
     from digitcli.cli import cli
-
-    import re
 
     out = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
     assert re.search(r"--epochs INTEGER RANGE \[default: 10 for dense, 1 for cnn, 10 for keras-convnet, "

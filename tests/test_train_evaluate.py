@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 
 from digitcli.cli import cli
 
@@ -101,7 +102,8 @@ def test_model_from_environment_variable(trained, monkeypatch):
 
 def test_onnx_and_keras_agree_to_1e_5(trained):
     from conftest import synthetic_digits
-    from digitcli.predictors import load_predictor
+
+    from digitcli.inference.predictors import load_predictor
 
     _, out, _ = trained
     images, _ = synthetic_digits(200, seed=7)
@@ -114,7 +116,7 @@ def test_onnx_and_keras_agree_to_1e_5(trained):
 def test_stale_onnx_is_not_used(trained, tmp_path):
     import shutil
 
-    from digitcli.predictors import load_predictor
+    from digitcli.inference.predictors import load_predictor
 
     _, out, _ = trained
     copy = tmp_path / "m.keras"
@@ -193,28 +195,31 @@ def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
 
 
 def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
+    """With no --model, predict-csv reads models/robust.keras here, else the copy installed with the
+    package; with neither, the error names what it looked for."""
+    import shutil
     import sys
-    from pathlib import Path
-
-    from digitcli.cli import resolve_model
 
     work, prefix = tmp_path / "work", tmp_path / "prefix"
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setattr(sys, "prefix", str(prefix))
-    assert resolve_model(None) == Path("models/robust.keras")  # nothing anywhere: the error will name it
+    digit = str(ROOT / "sample_digits" / "digit3_1.csv")
+    nothing = run("predict-csv", digit, "--format", "json", code=1)
+    assert "models/robust.keras: no such model file" in nothing.stderr
     installed = prefix / "share" / "digitcli" / "models" / "robust.keras"
     installed.parent.mkdir(parents=True)
-    installed.write_bytes(b"")
-    assert resolve_model(None) == installed
+    for suffix in (".keras", ".onnx"):
+        shutil.copy(ROOT / "models" / f"dense{suffix}", installed.with_suffix(suffix))
+    from_install = json.loads(run("predict-csv", digit, "--format", "json").stdout)
     (work / "models").mkdir()
-    (work / "models" / "robust.keras").write_bytes(b"")
-    assert resolve_model(None) == Path("models/robust.keras")  # a local models/ wins
-    assert resolve_model("x.keras") == Path("x.keras")
-
+    (work / "models" / "robust.keras").write_bytes(b"not a model")  # a local models/ wins, even a broken one
+    local = run("predict-csv", digit, "--format", "json", code=1)
+    assert "models/robust.keras: not a Keras model" in local.stderr
+    assert from_install["prediction"] == 3
 
 def test_defaults_depend_on_the_architecture():
-    from digitcli.training import TrainSettings
+    from digitcli.settings import TrainSettings
 
     assert (TrainSettings().batch_size, TrainSettings().schedule, TrainSettings().learning_rate()) == (256, "cosine", 0.002)
     cnn = TrainSettings(model="cnn")
@@ -228,7 +233,8 @@ def test_defaults_depend_on_the_architecture():
 
 @pytest.mark.parametrize("schedule, end_rate", [("cosine", 0.0), ("constant", 0.002)])
 def test_learning_rate_schedule(schedule, end_rate):
-    from digitcli.training import TrainSettings, _optimizer
+    from digitcli.nets.optimizers import optimizer as _optimizer
+    from digitcli.settings import TrainSettings
 
     settings = TrainSettings(epochs=4, schedule=schedule)
     rate = _optimizer(settings, steps_per_epoch=50)._learning_rate

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, SAMPLES, write_idx_folder
 from PIL import Image
 
-from conftest import ROOT, SAMPLES, write_idx_folder
 from digitcli.cli import cli
 
 SHIPPED = ROOT / "models" / "dense.keras"
@@ -74,8 +74,7 @@ def test_saved_model_export_replaces_a_saved_model_only_when_told(tmp_path, kera
 def test_saved_model_export_to_a_read_only_folder_is_one_line(tmp_path, keras_model, monkeypatch):
     import errno
 
-    from digitcli import export
-
+    from digitcli.inference import export
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
@@ -162,7 +161,7 @@ def test_impossible_training_values_are_refused_before_anything_is_written(tmp_p
 
 def test_a_run_that_fails_before_its_first_epoch_does_not_trap_the_next(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow")
-    from digitcli.callbacks import HistoryLog
+    from digitcli.training.callbacks import HistoryLog
 
     args = _train_args(tmp_path)
     assert invoke(*args).exit_code == 0
@@ -198,9 +197,8 @@ def test_overwrite_of_interrupted_progress_still_keeps_the_model(tmp_path):
 def test_resume_refuses_other_data(tmp_path):
     pytest.importorskip("tensorflow")
     args = _train_args(tmp_path, "--epochs", 3)
-    from digitcli import training
-
-    staging = training.staging_dir(tmp_path / "m.keras")
+    from digitcli.training import rundir
+    staging = rundir.staging_dir(tmp_path / "m.keras")
     staging.mkdir()
     (staging / "settings.json").write_text(json.dumps({"data_fingerprint": "0123456789abcdef",
                                                        "data_source": "/elsewhere/mnist"}))
@@ -259,7 +257,7 @@ def test_floats_are_read_without_pandas(tmp_path):
     digit = np.loadtxt(SAMPLES / "digit3_1.csv", delimiter=",") / 255.0
     path = tmp_path / "f.csv"
     np.savetxt(path, digit, delimiter=",", fmt="%.4f")
-    code = ("import sys; from digitcli import digit_csv; d = digit_csv.read(sys.argv[1]); "
+    code = ("import sys; from digitcli.data import digit_csv; d = digit_csv.read(sys.argv[1]); "
             "print(int(d.images.max()), 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["255", "False"]
@@ -327,7 +325,7 @@ def test_a_16_bit_scan_is_read(tmp_path):
 def test_a_photo_with_hundreds_of_marks_is_refused_early(tmp_path):
     import tracemalloc
 
-    from digitcli.segment import split_digits
+    from digitcli.photos.segment import split_digits
 
     mask = np.zeros((260, 260), bool)
     mask[::10, ::10] = True  # 676 separate dots
@@ -342,8 +340,7 @@ def test_a_photo_with_hundreds_of_marks_is_refused_early(tmp_path):
 # --- models and histories -----------------------------------------------------------------------------
 
 def test_an_oversized_metadata_entry_is_refused_unread(tmp_path):
-    from digitcli import modelfile
-
+    from digitcli.inference import modelfile
     path = tmp_path / "m.keras"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", "{}")
@@ -361,13 +358,14 @@ def test_an_onnx_twin_with_the_wrong_outputs_is_not_used(tmp_path):
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(11, activation="softmax")])
     odd = tmp_path / "odd.keras"
     model.save(odd)
-    from digitcli.export import export_onnx
+    from digitcli.inference.export import export_onnx
 
     export_onnx(model, odd)  # an 11-class twin, stamped as fresh
     shutil.copy(SHIPPED, tmp_path / "m.keras")
     shutil.copy(odd.with_suffix(".onnx"), tmp_path / "m.onnx")
-    from digitcli.export import CHECKPOINT_HASH_KEY
     import onnx
+
+    from digitcli.inference.export import CHECKPOINT_HASH_KEY
 
     proto = onnx.load(str(tmp_path / "m.onnx"))
     for entry in proto.metadata_props:
@@ -395,12 +393,12 @@ def test_broken_histories_are_one_line(tmp_path, name, content, says):
 
 
 def test_plot_digits_draws_at_most_the_cap(tmp_path, monkeypatch):
-    from digitcli import defaults, plots
-
+    from digitcli import settings as defaults
+    from digitcli.report import plots
     monkeypatch.setattr(defaults, "MAX_PLOT_DIGITS", 12)  # the real cap, 400, takes a while to draw
     drawn = []
     monkeypatch.setattr(plots, "draw_digits", lambda images, *a, **k: drawn.append(len(images)) or
-                        plots.plt.figure())
+                        plots.Figure())
     many = tmp_path / "many.csv"
     digit = np.loadtxt(SAMPLES / "digit3_1.csv", delimiter=",").astype(int).reshape(784)
     many.write_text("\n".join(",".join(map(str, digit)) for _ in range(62)))

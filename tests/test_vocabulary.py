@@ -4,8 +4,8 @@
 import json
 
 from click.testing import CliRunner
-
 from conftest import ROOT, SAMPLES
+
 from digitcli.cli import cli
 
 DENSE = ROOT / "models" / "dense.keras"
@@ -29,11 +29,10 @@ def test_a_glob_that_takes_in_the_labels_file_reads_the_digits_only():
 
 
 def test_plot_digits_takes_every_file_of_a_glob(tmp_path, monkeypatch):
-    from digitcli import plots
-
+    from digitcli.report import plots
     drawn = []
     monkeypatch.setattr(plots, "draw_digits", lambda images, titles, wrong, suptitle=None:
-                        drawn.append((len(images), suptitle)) or plots.plt.figure())
+                        drawn.append((len(images), suptitle)) or plots.Figure())
     result = invoke("plot", "--digits", *GLOB, "--labels", SAMPLES / "labels.csv", "--model", DENSE,
                     "-o", tmp_path / "plots")
     assert result.exit_code == 0, result.stderr

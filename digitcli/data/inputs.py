@@ -1,0 +1,135 @@
+"""Inputs as users give them: files, folders, shell globs and - (standard input), each read on its
+own so that one bad input is reported on its own line while the good ones beside it are still read.
+Both digit CSVs (inference.digit_files) and photos (photos.prepare) are read through here."""
+
+import contextlib
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digitcli.errors import InputFileError
+
+STDIN = "-"
+
+
+@dataclass
+class Batch:
+    """What was read: each good input's result and each rejected input's error, in input order."""
+
+    files: list = field(default_factory=list)  # what `read` returned, per good input
+    errors: list = field(default_factory=list)  # (name, message)
+    order: list = field(default_factory=list)  # ("ok", index into files) or ("error", index into errors)
+
+
+def no_progress(items, label):
+    """The default `progress`: the items as they are. The CLI's shows a bar on a terminal."""
+    return contextlib.nullcontext(items)
+
+
+def read_all(arguments, read, suffixes=(".csv",), skip=(), strict=False, progress=no_progress, label="reading"):
+    """A Batch of read(name) over the expanded arguments; with `strict`, the first error is raised.
+    `progress(items, label)` is a context manager that yields the items, showing progress."""
+    batch = Batch()
+    with progress(expand(arguments, suffixes=suffixes, skip=skip), label) as found:
+        for name, problem in found:
+            _read_one(batch, name, problem, read, strict)
+    return batch
+
+
+def _read_one(batch, name, problem, read, strict):
+    try:
+        if problem:
+            raise InputFileError(problem)
+        batch.files.append(read(name))
+        batch.order.append(("ok", len(batch.files) - 1))
+    except Exception as exc:  # noqa: BLE001 - see unreadable()
+        if not isinstance(exc, InputFileError):
+            exc = unreadable(name, exc)
+        if strict:
+            raise exc from None
+        batch.errors.append((name, str(exc)))
+        batch.order.append(("error", len(batch.errors) - 1))
+
+
+def is_labels_file(path):
+    """A `file,label` CSV kept beside the digits it labels."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.readline(256).strip().lower().replace(b" ", b"").startswith(b"file,label")
+    except OSError:
+        return False
+
+
+def expand(arguments, suffixes=(".csv",), skip=()):
+    """Each argument as (name, problem): files as given, folders as their sorted *.csv (less labels
+    files such as the one given to --labels, kept beside the digits), globs expanded."""
+    skip = {Path(p).resolve() for p in skip}
+    found, labels_only = [], []
+    for arg in arguments:
+        path = Path(arg)
+        if arg == STDIN:
+            found.append((arg, None))
+        elif path.is_dir():
+            inside = sorted(p for p in path.iterdir()
+                            if p.suffix.lower() in suffixes and p.is_file() and p.resolve() not in skip
+                            and not is_labels_file(p))
+            if not inside:
+                found.append((arg, f"{arg}: folder has no {' or '.join(suffixes)} files"))
+            found.extend((str(p), None) for p in inside)
+        elif path.is_file() and path.suffix.lower() == ".csv" and is_labels_file(path):
+            labels_only.append(arg)  # met through a shell glob as in a folder: labels, not digits
+        elif path.exists():
+            found.append((arg, None))
+        elif path.is_symlink():
+            found.append((arg, f"{arg}: {_broken_link(path)}"))
+        elif glob.has_magic(arg):
+            matches = [m for m in sorted(glob.glob(arg))
+                       if not (m.lower().endswith(".csv") and is_labels_file(m))]
+            found.extend((m, None) for m in matches) if matches else found.append((arg, f"{arg}: no files match"))
+        else:
+            found.append((arg, f"{arg}: file not found"))
+    if not found and labels_only:
+        found.append((labels_only[0], f"{labels_only[0]}: a labels file (file,label), not digits; give it to --labels"))
+    return found
+
+
+def _broken_link(path):
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (the link leads back to itself); point it at a real file"
+    return f"a symbolic link to {os.readlink(path)}, which does not exist"
+
+
+def unreadable(name, exc):
+    """An InputFileError for an input that failed in a way no reader foresaw, so that one strange file
+    is reported on its own line and the good inputs beside it are still read."""
+    return InputFileError(f"{name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
+
+
+def columns(records, top_k, base):
+    """The output columns: `base`, then whichever optional fields the records carry."""
+    cols = list(base)
+    if top_k:
+        cols.append("top_k")
+    if any("label" in r for r in records):
+        cols += ["label", "correct"]
+    if any("error" in r for r in records):
+        cols.append("error")
+    return cols
+
+
+def rejected(records):
+    """The records of inputs that could not be read (files, or blank images inside them)."""
+    return [r for r in records if r.get("error")]
+
+
+def accuracy(records):
+    """(right, judged) over the records that carry a label."""
+    judged = [r for r in records if "correct" in r]
+    right = sum(r["correct"] for r in judged)
+    return right, len(judged)

@@ -1,0 +1,122 @@
+"""What digitcli stores with a model, readable without TensorFlow.
+
+A `.keras` file is a zip; digitcli adds `digitcli.json` to it (the training settings, data source,
+history and test score), so the model file alone says what produced it. The same JSON is written
+beside it as `<name>.json`, and an ONNX export as `<name>.onnx` stamped with the checkpoint's hash.
+"""
+
+import hashlib
+import json
+import sys
+import zipfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from digitcli import settings
+from digitcli.errors import ModelFileError
+
+META_ENTRY = "digitcli.json"
+# The key of the checkpoint hash stamped into an ONNX twin: a twin whose hash differs is stale.
+CHECKPOINT_HASH_KEY = "digitcli.keras_sha256"
+# digitcli.json holds settings and a per-epoch history: kilobytes. A larger one is not digitcli's, and
+# reading it whole first (a 1 GiB entry took 2.1 GB and 20 s) is what a hostile file would want.
+MAX_META_BYTES = 16 << 20
+
+
+def sidecar(path, suffix):
+    path = Path(path)
+    return path.with_name(path.stem + suffix)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_model_path(path):
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file; train one with `digitcli train` or pass --model PATH")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; pass the .keras file inside it")
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: not a .keras model file (digitcli reads models saved as NAME.keras)")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a Keras model (a .keras file is a zip archive; this one is not)")
+    return path
+
+
+def read_metadata(path):
+    """The digitcli.json stored inside a .keras file, or {} for a plain Keras model."""
+    path = check_model_path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "config.json" not in names:
+                raise ModelFileError(f"{path}: a zip archive but not a Keras model (no config.json inside)")
+            if META_ENTRY not in names:
+                return {}
+            if zf.getinfo(META_ENTRY).file_size > MAX_META_BYTES:
+                raise ModelFileError(f"{path}: its {META_ENTRY} is larger than {MAX_META_BYTES >> 20} MiB; "
+                                     "not a model digitcli wrote")
+            meta = json.loads(zf.read(META_ENTRY))
+    except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: damaged model file ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: its {META_ENTRY} is not digitcli metadata")
+    return meta
+
+
+def add_metadata(path, metadata):
+    """Append digitcli.json to a freshly saved .keras file (Keras ignores entries it does not know)."""
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(META_ENTRY, json.dumps(metadata, indent=2))
+
+
+@dataclass
+class ModelFile:
+    """A model file opened once: its path, its metadata, and its ONNX twin with the check that the
+    twin was made from this very checkpoint. The predictors, evaluation and export take one."""
+
+    path: Path
+    metadata: dict
+
+    @classmethod
+    def open(cls, path):
+        """Check and read the file; a missing, damaged or foreign file is a ModelFileError naming it."""
+        path = Path(path)
+        return cls(path, read_metadata(path))
+
+    @property
+    def onnx_path(self):
+        return sidecar(self.path, ".onnx")
+
+    @cached_property
+    def sha256(self):
+        return sha256(self.path)
+
+    def made_this(self, stamped_hash):
+        """Whether an export stamped with `stamped_hash` was made from this checkpoint."""
+        return stamped_hash == self.sha256
+
+    @property
+    def loss_kind(self):
+        return self.metadata.get("settings", {}).get("loss", "crossentropy")
+
+
+def as_model_file(model):
+    return model if isinstance(model, ModelFile) else ModelFile.open(model)
+
+
+def locate(value=None):
+    """--model / MODEL / $DIGITCLI_MODEL if given; else models/robust.keras here; else the copy installed
+    with the package (share/digitcli/models), so a fresh install predicts without training."""
+    if value:
+        return Path(value)
+    local = Path(settings.DEFAULT_MODEL_FILE)
+    installed = Path(sys.prefix) / "share" / "digitcli" / local
+    return installed if not local.exists() and installed.exists() else local

@@ -1,0 +1,3 @@
+"""Photos and scans: cleaning, segmentation into digits, and MNIST-style preparation.
+
+Nothing is imported here, so `digitcli --help` stays light."""

@@ -1,0 +1,214 @@
+"""Pictures of training and predictions. Drawing functions return matplotlib Figures (so tests can
+read back what was drawn); `save` writes them. Uses the Agg backend: no display needed."""
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from digitcli import fileio
+from digitcli.errors import to_stderr
+
+TRAIN_STYLE = {"linestyle": "-", "marker": "o", "markersize": 3}
+VAL_STYLE = {"linestyle": "--", "marker": "s", "markersize": 3}
+
+
+def _subplots(*args, layout=None, **kwargs):
+    """pyplot.subplots without pyplot: a Figure of its own, outside any global state or backend."""
+    fig = _figure(figsize=kwargs.pop("figsize", None), layout=layout)
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def _figure(**kwargs):
+    """A Figure with its own Agg canvas: it draws and measures text without pyplot or a backend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig, path):
+    """Write `fig` atomically; the format follows the suffix (png, svg, pdf)."""
+    path = Path(path)
+    with fileio.atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip("."), dpi=120, bbox_inches="tight")
+    return path
+
+
+def draw_history(runs):
+    """Accuracy and loss against epoch for each (label, history rows) in `runs`: train solid,
+    validation dashed, one colour per run."""
+    fig, (acc_ax, loss_ax) = _subplots(1, 2, figsize=(11, 4.2))
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    max_epoch = 1
+    for i, (label, history) in enumerate(runs):
+        colour = colours[i % len(colours)]
+        epochs = [row["epoch"] for row in history]
+        max_epoch = max([max_epoch, *epochs])
+        for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
+            for prefix, style, part in (("", TRAIN_STYLE, "train"), ("val_", VAL_STYLE, "validation")):
+                points = [(row["epoch"], row[prefix + metric]) for row in history if prefix + metric in row]
+                if points:
+                    xs, ys = zip(*points)
+                    name = f"{label} {part}" if len(runs) > 1 else part
+                    ax.plot(xs, ys, color=colour, label=name, **style)
+    for ax, metric in ((acc_ax, "Accuracy"), (loss_ax, "Loss")):
+        ax.set_title(f"{metric} by epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.lower())
+        ax.grid(True, alpha=0.3)
+        ax.set_xticks(_epoch_ticks(max_epoch))
+        ax.legend(fontsize=8)
+    if len(runs) == 1:
+        fig.suptitle(runs[0][0])
+    fig.tight_layout()
+    return fig
+
+
+def _epoch_ticks(max_epoch):
+    step = max(1, int(np.ceil(max_epoch / 15)))
+    return list(range(1, max_epoch + 1, step))
+
+
+def draw_digits(images, titles, wrong=None, columns=10, suptitle=None):
+    """A grid of 28 x 28 digits in the seed's binary colour map, each titled just above its image;
+    titles of wrong predictions in red. A few digits get large tiles, many get smaller ones."""
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = max(1, int(np.ceil(n / columns)))
+    tile = 1.6 if n <= 5 else 1.25
+    lines = max((str(t).count("\n") + 1 for t in titles), default=1)
+    fig, axes = _subplots(rows, columns, figsize=(tile * columns, (tile + 0.16 * lines) * rows + (0.35 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        # imshow rather than matshow: matshow moves the x axis to the top, and the title then
+        # stands above that (hidden) axis, nearer the image in the row above than its own.
+        ax.imshow(images[i], cmap="binary", vmin=0, vmax=255, interpolation="nearest")
+        bad = wrong is not None and wrong[i]
+        ax.set_title(titles[i], fontsize=8, color="crimson" if bad else "black", pad=2)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def prediction_titles(predictions, confidences, labels=None):
+    titles, wrong = [], []
+    for i, (pred, conf) in enumerate(zip(predictions, confidences)):
+        title = "blank" if conf is None else f"{pred} ({100 * conf:.0f}%)"
+        label = None if labels is None else labels[i]
+        if label is not None:
+            title += f"\ntrue {label}" + (" ✗" if pred != label else "")
+        titles.append(title)
+        wrong.append(label is not None and pred != label)
+    return titles, wrong
+
+
+def draw_confusion(matrix, title="Confusion matrix"):
+    """The 10 x 10 confusion matrix as an annotated heatmap (rows true, columns predicted)."""
+    matrix = np.asarray(matrix)
+    fig, ax = _subplots(figsize=(7.5, 6.5))
+    # A log-like scale keeps the off-diagonal mistakes visible beside the large diagonal.
+    image = ax.imshow(matrix, cmap="Blues", norm=matplotlib.colors.SymLogNorm(linthresh=10, vmin=0,
+                                                                            vmax=max(matrix.max(), 1)))
+    threshold = np.sqrt(max(matrix.max(), 1))
+    for (r, c), v in np.ndenumerate(matrix):
+        ax.text(c, r, str(v), ha="center", va="center", fontsize=8,
+                color="white" if v > threshold * 3 else ("black" if v else "lightgrey"))
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="images")
+    fig.tight_layout()
+    return fig
+
+
+def draw_samples(images, labels, per_class=10):
+    """`per_class` training images of each digit, one row per class."""
+    fig, axes = _subplots(10, per_class, figsize=(0.9 * per_class + 0.6, 9.6), squeeze=False)
+    for digit, row in enumerate(axes):
+        idx = np.flatnonzero(labels == digit)[:per_class]
+        for ax, i in zip(row, list(idx) + [None] * (per_class - len(idx))):
+            if i is not None:
+                ax.matshow(images[i], cmap="binary", vmin=0, vmax=255)
+            # Not set_axis_off(): that would hide the row's digit label too.
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        row[0].set_ylabel(str(digit), rotation=0, fontsize=14, labelpad=14, va="center")
+    fig.suptitle(f"The first {per_class} training images of each digit")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
+    """The confusion heatmap and the most confident mistakes, for `evaluate --plots`."""
+    from digitcli.inference.evaluation import misclassified
+
+    out_dir = Path(out_dir)
+    name = Path(result["model"]).stem
+    written = [save(draw_confusion(result["confusion_matrix"],
+                                   f"{name}: confusion matrix, {100 * result['accuracy']:.2f}% of "
+                                   f"{result['images']:,} test images"), out_dir / f"{name}-confusion.{fmt}")]
+    wrong = misclassified(probabilities, raw.y_test)[:limit]
+    predictions = probabilities.argmax(axis=1)
+    titles, flags = prediction_titles(predictions[wrong], probabilities[wrong, predictions[wrong]], raw.y_test[wrong])
+    suptitle = f"{name}: {len(wrong)} most confident mistakes (of {int(result['images'] - result['correct'])})"
+    if len(wrong):
+        written.append(save(draw_digits(raw.x_test[wrong], titles, flags, suptitle=suptitle),
+                            out_dir / f"{name}-misclassified.{fmt}"))
+    return written
+
+
+def draw_prepared(prepared):
+    """Before and after for `prepare --show`: the photo with a box round each digit found, then each
+    digit as the model will see it."""
+    from matplotlib.patches import Rectangle
+
+    k = len(prepared.digits)
+    fig = _figure(figsize=(4 + 1.6 * k, 3.6))
+    grid = fig.add_gridspec(1, k + 2, width_ratios=[2.5, 0.2] + [1] * k)
+    page = fig.add_subplot(grid[0, 0])
+    page.imshow(prepared.gray, cmap="gray", vmin=0, vmax=255)
+    for i, mask in enumerate(prepared.masks, 1):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        page.add_patch(Rectangle((cols[0] - 0.5, rows[0] - 0.5), cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1,
+                                 fill=False, edgecolor="crimson", linewidth=1.5))
+        page.text(cols[0], rows[0] - 3, str(i), color="crimson", fontsize=9, va="bottom")
+    page.set_title(Path(prepared.name).name, fontsize=9, pad=14)
+    page.set_axis_off()
+    for i, digit in enumerate(prepared.digits):
+        ax = fig.add_subplot(grid[0, i + 2])
+        ax.matshow(digit, cmap="binary", vmin=0, vmax=255)
+        ax.set_title(f"digit {i + 1}\n28 x 28", fontsize=8)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_digit_files(arguments, labels_value, model, path, note=to_stderr):
+    """`plot --digits`: read digit CSVs, predict them with `model`, and draw them with their readings."""
+    from digitcli.data import inputs
+    from digitcli.inference import digit_files
+    from digitcli.inference.predictors import load_predictor
+    from digitcli.settings import MAX_PLOT_DIGITS
+
+    batch = digit_files.read_inputs(arguments, strict=True, labels=labels_value)
+    truth = digit_files.parse_labels(labels_value, batch)
+    records, _ = digit_files.predict(batch, load_predictor(model, note=note), truth)
+    images = [image for f in batch.files for image in f.images]
+    if len(images) > MAX_PLOT_DIGITS:  # a bigger grid is unreadable and takes gigabytes to draw
+        note(f"note: drawing the first {MAX_PLOT_DIGITS} of {len(images):,} digits")
+        images, records = images[:MAX_PLOT_DIGITS], records[:MAX_PLOT_DIGITS]
+        truth = truth[:MAX_PLOT_DIGITS] if truth is not None else None
+    titles, wrong = prediction_titles([r["prediction"] for r in records], [r["confidence"] for r in records], truth)
+    right, judged = inputs.accuracy(records)
+    suptitle = f"{right} of {judged} read correctly" if judged else None
+    return save(draw_digits(images, titles, wrong, suptitle=suptitle), path)

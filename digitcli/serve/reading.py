@@ -1,0 +1,30 @@
+"""What /api/predict does with a body: the same reading as predict-csv for CSVs and predict-image
+for images, one body being one input."""
+
+from digitcli.data import digit_csv, inputs
+from digitcli.inference import digit_files
+from digitcli.photos import prepare as photos
+
+CSV_TYPES = ("text/csv", "text/plain", "application/csv")
+NAME = "request"  # the `file` of every record: the body stands for one input file
+
+
+class UnsupportedType(Exception):
+    pass
+
+
+def answer(body, kind, predictor, top_k=3, min_confidence=0.0):
+    """The JSON answer for a body of content type `kind`. Unreadable bodies raise InputFileError."""
+    if kind in CSV_TYPES:
+        images = digit_csv.parse(body, NAME)
+        batch = inputs.Batch([images], [], [("ok", 0)])
+        records, _ = digit_files.predict(batch, predictor, digit_files.parse_labels(None, batch), top_k,
+                                         min_confidence)
+        return {"records": records}
+    if kind.startswith("image/"):
+        prepared = photos.prepare(NAME, data=body, read=predictor.probabilities)
+        batch = inputs.Batch([prepared], [], [("ok", 0)])
+        records = photos.records(batch, predictor, [None], top_k, min_confidence)
+        return {"records": records, "prepared": prepared.digits.tolist()}
+    raise UnsupportedType(f"content type {kind or '(none)'!r}; send text/csv (a digit CSV) or an image "
+                          "(image/png, image/jpeg)")

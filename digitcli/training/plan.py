@@ -1,0 +1,56 @@
+"""What `train` will do before it does it: the settings, from the defaults, a preset or a model to
+fine-tune, and the options typed; then the data those settings ask for."""
+
+import dataclasses
+
+from digitcli import settings as choices
+from digitcli.errors import UsageProblem
+
+SMALL_SET = 20_000  # below this many training images, a tenth of them validate by default
+
+
+def settings_for(options, typed, preset=None, from_model=None):
+    """TrainSettings: the defaults, then a preset's or a saved model's settings, then what was typed."""
+    if preset and from_model:
+        raise UsageProblem("--preset and --from both choose the settings; give one", "--from")
+    base = None
+    if preset:
+        from digitcli.nets.presets import resolve
+
+        base = {**resolve(preset, options["augment"]), "preset": preset}
+    elif from_model:
+        base = _saved_settings(from_model, options, typed)
+    return choices.train_settings(options, base, typed)
+
+
+def _saved_settings(path, options, typed):
+    from digitcli.inference.modelfile import ModelFile
+
+    model = ModelFile.open(path)
+    saved = model.metadata.get("settings")
+    if not isinstance(saved, dict) or saved.get("model") not in choices.ARCHITECTURES:
+        raise UsageProblem(f"{path}: not a model digitcli trained (no settings inside); --from continues "
+                           "digitcli's own models", "--from")
+    if "model" in typed and options["model"] != saved["model"]:
+        raise UsageProblem(f"--model {options['model']}: {path} is a {saved['model']} network, and --from "
+                           "keeps its architecture", "--model")
+    fields = {f.name for f in dataclasses.fields(choices.TrainSettings)}
+    base = {k: v for k, v in saved.items() if k in fields and k != "preset"}
+    for key in ("hidden", "adam_betas"):
+        if base.get(key) is not None:
+            base[key] = tuple(base[key])
+    return {**base, "init_from": str(path)}
+
+
+def data_for(settings, typed, data=None, test_data=None, mix=None, mix_size=None):
+    """(settings, Dataset). Unless --validation-size was given, a set under 20,000 training images
+    validates on a tenth of them rather than the default 10,000."""
+    from digitcli.data.datasets import load_raw
+    from digitcli.data.splits import dataset_from
+
+    raw = load_raw(data, hold_out=test_data is None)
+    validation = settings.validation_size
+    if "validation_size" not in typed and len(raw.y_train) < SMALL_SET:
+        validation = len(raw.y_train) // 10
+    dataset = dataset_from(raw, validation, settings.limit, test_data, mix, mix_size)
+    return dataclasses.replace(settings, validation_size=validation), dataset

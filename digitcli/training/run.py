@@ -1,0 +1,262 @@
+"""Train a model from the registry on a Dataset and publish its checkpoint, metadata and history.
+
+The story, in order: prepare the run folder, build and compile the network, fit it, take the best
+epoch's weights, evaluate on the test set, and publish. The run folder's bookkeeping (staging,
+resume, keeping earlier models) is in `rundir`; stop signals in `stopping`.
+"""
+
+import contextlib
+import platform
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from digitcli import __version__, fileio
+from digitcli import settings as choices
+from digitcli.data.pixels import model_input
+from digitcli.errors import OutputError, UsageProblem, to_stderr
+from digitcli.inference import modelfile
+from digitcli.training import history as histories
+from digitcli.training import rundir
+from digitcli.training.stopping import StopRequest, TrainingInterrupted
+
+__all__ = ["train", "TrainingInterrupted"]
+
+
+def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=to_stderr,
+          callbacks=(), distribute="none", replicas=None, tensorboard=None):
+    """Train, save the best checkpoint to `out` and return the metadata written beside it.
+    `callbacks` run after digitcli's own (benchmarks use this to time epochs). Under multi-worker
+    distribution only the chief writes `out`; other workers return the metadata with "saved": False.
+
+    A run that fails before its first epoch is complete removes the staging folder it made, so the
+    next run is never blocked by it; a later failure leaves progress that --resume continues."""
+    from digitcli.training import distribute as dist
+
+    out = Path(out)
+    role = dist.role(distribute)
+    wanted = {**settings.as_dict(), "data_source": dataset.source, "data_fingerprint": dataset.fingerprint()}
+    with contextlib.ExitStack() as stack:
+        staging = rundir.staging_for(role, out, resume, stack)
+        created = False
+        if role.chief:
+            stack.enter_context(fileio.exclusive_lock(out))
+            created = rundir.prepare(out, staging, wanted, resume, overwrite, note)
+            if created == "finished":
+                return modelfile.read_metadata(out)
+        try:
+            if tensorboard and role.chief:  # the chief alone writes logs, as it alone writes the model
+                callbacks = [*callbacks, _tensorboard(tensorboard)]
+            run = _Run(settings, dataset, out, staging, role, note, resumed=not created)
+            return run.execute(verbose, export_onnx, callbacks, replicas)
+        except TrainingInterrupted:
+            raise
+        except BaseException:
+            if created and role.chief and not rundir.has_progress(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+class _Run:
+    """One training run inside its staging folder."""
+
+    def __init__(self, settings, dataset, out, staging, role, note, resumed):
+        self.settings, self.dataset, self.out, self.staging = settings, dataset, out, staging
+        self.role, self.note, self.resumed = role, note, resumed
+
+    def execute(self, verbose, export_onnx, callbacks, replicas):
+        from digitcli.quiet import import_tensorflow
+        from digitcli.training import distribute as dist
+
+        import_tensorflow()
+        import keras
+        import tensorflow as tf
+
+        strategy = dist.make_strategy(self.role, replicas)  # before anything else runs TensorFlow ops
+        keras.utils.set_random_seed(self.settings.seed)
+        tf.config.experimental.enable_op_determinism()
+        images, labels = self._training_images()
+        model = self._compile(strategy, len(labels))
+        self._say_where(strategy)
+        with dist.patched_keras(model, strategy, self.role):
+            seconds, best = self._fit(model, images, labels, verbose, callbacks)
+            history = histories.read_csv(self.staging / "history.csv")
+            best_epoch = self._restore_best(model, best, history)
+            metadata = self._metadata(model, history, best_epoch, seconds, strategy, len(labels))
+        if not self.role.chief:
+            return {**metadata, "saved": False, "task": self.role.task}
+        staged = rundir.stage_outputs(model, self.staging, self.out, metadata, history, export_onnx, self.note)
+        kept_as = rundir.publish(staged, self.out)
+        if kept_as:
+            self.note(f"kept the earlier {self.out} as {kept_as}")
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return metadata
+
+    def _training_images(self):
+        images, labels = self.dataset.x_train, self.dataset.y_train
+        if self.settings.augment == "shift":
+            from digitcli.data.splits import with_shifts
+
+            images, labels = with_shifts(images, labels)
+        return images, labels
+
+    def _compile(self, strategy, n_images):
+        import tensorflow as tf
+
+        from digitcli.nets.builders import build
+        from digitcli.nets.losses import keras_loss
+        from digitcli.nets.optimizers import optimizer
+        from digitcli.training import distribute as dist
+
+        s = self.settings
+        steps = -(-n_images // s.batch_size)
+        try:
+            with strategy.scope():
+                model = build(s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init)
+                if s.init_from:
+                    _start_from(model, s.init_from)
+                model.compile(optimizer=optimizer(s, steps), loss=keras_loss(s.loss, s.label_smoothing),
+                              metrics=["accuracy"], steps_per_execution=dist.steps_per_execution(
+                                  self.role, strategy, min(choices.STEPS_PER_EXECUTION, steps)))
+        except (tf.errors.ResourceExhaustedError, MemoryError, ValueError) as exc:
+            raise OutputError(f"cannot build the {s.model} network ({type(exc).__name__}); "
+                              "make --hidden smaller") from None
+        return model
+
+    def _say_where(self, strategy):
+        from digitcli.training import distribute as dist
+
+        self.device = dist.devices()
+        replicas = strategy.num_replicas_in_sync
+        if self.role.strategy != "none" or not self.device.startswith("CPU"):
+            self.note(f"training on {self.device}" + (
+                f"; {replicas} replicas of {self.settings.batch_size // replicas}-image batches "
+                f"({self.role.workers} workers)" if replicas > 1 else ""))
+
+    def _fit(self, model, images, labels, verbose, callbacks):
+        """model.fit with digitcli's callbacks; returns the seconds it took and the best-weights keeper."""
+        import keras
+        import tensorflow as tf
+
+        from digitcli.nets.optimizers import targets
+        from digitcli.training import distribute as dist
+        from digitcli.training.callbacks import AtomicBackup, BestWeights, HistoryLog
+
+        shape = model.input_shape[1:]
+        x_train, y_train = model_input(images, shape), targets(labels, self.settings)
+        has_val = len(self.dataset.y_val) > 0
+        validation = ((model_input(self.dataset.x_val, shape), targets(self.dataset.y_val, self.settings))
+                      if has_val else None)
+        self.monitor = "val_accuracy" if has_val else "accuracy"
+        # Order matters for a kill between callbacks: the history row is written before the backup,
+        # so a resumed run may repeat an epoch (its row is replaced) but never loses one.
+        log = HistoryLog(self.staging / "history.csv")
+        best = BestWeights(self.staging, self.monitor)
+        backup = AtomicBackup(self.staging / "backup")
+        start = time.perf_counter()
+        stop = StopRequest()
+        try:
+            # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
+            with stop, contextlib.redirect_stdout(sys.stderr):
+                # Validation batches only change speed, not results: use large ones.
+                model.fit(**_fit_inputs(x_train, y_train, self.settings), epochs=self.settings.epochs,
+                          validation_data=validation, validation_batch_size=1024,
+                          callbacks=[log, best, backup, stop.callback(keras), *callbacks], verbose=verbose)
+        except OSError as exc:  # writing the backup, best weights or log: full disk and the like
+            raise fileio.explain_os_error(self.staging, exc) from None
+        except (tf.errors.ResourceExhaustedError, MemoryError):
+            raise OutputError(f"out of memory while training {self.settings.model}; make --batch-size or "
+                              "--hidden smaller") from None
+        except tf.errors.OpError as exc:
+            if self.role.workers > 1:  # a peer died or the cluster broke: say so, never a traceback
+                raise dist.failure(exc, self.role, self.staging) from None
+            raise
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(
+                f"interrupted after {backup.saved_epoch()} of {self.settings.epochs} epochs; progress is saved "
+                f"in {self.staging}. Run the same command with --resume to continue.", stop.signum) from None
+        return time.perf_counter() - start, best
+
+    def _restore_best(self, model, best, history):
+        kept = best.saved()
+        if kept is None:  # no epoch was ever saved (the monitored value was NaN throughout): keep the last
+            return len(history)
+        model.load_weights(str(self.staging / kept["weights"]))
+        return kept["epoch"]
+
+    def _metadata(self, model, history, best_epoch, seconds, strategy, n_trained):
+        from digitcli.nets.optimizers import targets
+
+        shape = model.input_shape[1:]
+        data = self.dataset
+        with contextlib.redirect_stdout(sys.stderr):
+            test_loss, test_acc = model.evaluate(model_input(data.x_test, shape), targets(data.y_test, self.settings),
+                                                 batch_size=1024, verbose=0)
+        return {
+            "format": "digitcli-model/1",
+            "name": self.out.stem,
+            "architecture": self.settings.model,
+            "input_shape": list(shape),
+            "settings": self.settings.as_dict(),
+            "data": {"source": data.source, **data.sizes(), "fingerprint": data.fingerprint(),
+                     **({"train_augmented": n_trained} if self.settings.augment == "shift" else {})},
+            "history": history,
+            "best_epoch": best_epoch,
+            "selected_by": self.monitor,
+            "test": {"loss": float(test_loss), "accuracy": float(test_acc)},
+            "train_seconds": round(seconds, 3),
+            "resumed": self.resumed,
+            "device": self.device,
+            "distribution": {"strategy": self.role.strategy, "replicas": strategy.num_replicas_in_sync,
+                             "workers": self.role.workers},
+            "versions": _versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "run": rundir.run_id(self.staging),
+        }
+
+
+def _start_from(model, path):
+    """train --from: the saved model's weights, which must fit the network its settings built."""
+    try:
+        model.load_weights(str(path))
+    except (ValueError, OSError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise UsageProblem(f"--from {path}: its weights do not fit the network these settings build ({first}); "
+                           "keep its --model and --hidden", "--from") from None
+
+
+def _tensorboard(log_dir):
+    """Keras' TensorBoard callback: per-epoch loss, accuracy and learning rate under log_dir/train
+    and log_dir/validation, for `tensorboard --logdir DIR`."""
+    from digitcli.quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    try:
+        import tensorboard  # noqa: F401 - Keras' callback needs it only once it writes
+    except ImportError:
+        raise UsageProblem("--tensorboard needs TensorBoard: pip install 'digitcli[tensorboard]'",
+                           "--tensorboard") from None
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)
+
+
+def _fit_inputs(x_train, y_train, settings):
+    """model.fit's data arguments: the arrays, or with --augment affine a tf.data pipeline that
+    distorts each batch afresh."""
+    if settings.augment == "affine":
+        from digitcli.nets.augment import training_data
+
+        return {"x": training_data(x_train, y_train, settings.batch_size, settings.seed), "shuffle": False}
+    return {"x": x_train, "y": y_train, "batch_size": settings.batch_size, "shuffle": True}
+
+
+def _versions():
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return {"digitcli": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__}

@@ -1,0 +1,87 @@
+"""The package stays a house a newcomer can find their way in: no import circles (counting imports
+inside functions), short modules and functions, and a README line for every folder."""
+
+import ast
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "digitcli"
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+
+
+def module_name(path):
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path):
+    """The digitcli modules that `path` imports anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("digitcli"):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if (ROOT / (full.replace(".", "/") + ".py")).exists() else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("digitcli")}
+    return found - {"digitcli", module_name(path)}
+
+
+def graph():
+    return {module_name(p): imports(p) for p in PACKAGE.rglob("*.py")}
+
+
+def find_cycle(edges):
+    """One import cycle as a list of modules, or None (depth-first search with three colours)."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_no_import_circles():
+    edges = graph()
+    assert "digitcli.inference.predictors" in edges["digitcli.inference.export"]
+    assert find_cycle(edges) is None
+
+
+def test_modules_and_functions_are_short():
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                size = node.end_lineno - node.lineno + 1
+                if size > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}: {node.name}() {size} lines")
+    assert long == []
+
+
+def test_the_readme_describes_every_folder_of_the_package():
+    readme = (ROOT / "README.md").read_text()
+    folders = sorted(p.parent for p in PACKAGE.glob("*/__init__.py"))
+    assert len(folders) >= 6
+    for folder in folders:
+        assert f"\n{folder.relative_to(ROOT)}/ " in readme, folder

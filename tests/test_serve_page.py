@@ -1,0 +1,108 @@
+"""The drawing page in a real browser: `digitcli serve` on a free port, Debian's headless Chromium
+driven by Selenium, a digit drawn with pointer events. .ci/run installs chromium and
+chromium-driver; the test skips only where they are not installed.
+
+Set DIGITCLI_SCREENSHOT=PATH to keep the screenshot somewhere other than the test's folder (the
+README's picture is made that way)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="no chromium and chromedriver installed")]
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+MODEL = ROOT / "models" / "robust.keras"
+
+
+@pytest.fixture
+def server():
+    proc = subprocess.Popen([sys.executable, "-m", "digitcli", "serve", "--model", str(MODEL), "--port", "0"],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        found = re.search(r"(http://[\d.]+:\d+/)", line)
+        if found:
+            yield found.group(1)
+            break
+    else:
+        pytest.fail(f"digitcli serve did not start (exit status {proc.wait()})")
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # As root in a container, and with no network beyond localhost (see the machine notes).
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1000,760"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def draw(driver, strokes):
+    """Each stroke a list of (x, y) in the canvas' own 560 x 560 pixels, drawn by pointer events."""
+    pad = driver.find_element(By.ID, "pad")
+    box = pad.rect
+    scale = box["width"] / 560
+    for stroke in strokes:
+        chain = ActionChains(driver, duration=10)
+        x0, y0 = stroke[0]
+        chain.move_to_element_with_offset(pad, int((x0 - 280) * scale), int((y0 - 280) * scale)).click_and_hold()
+        for (xa, ya), (xb, yb) in zip(stroke, stroke[1:]):
+            for t in (0.25, 0.5, 0.75, 1.0):  # several moves per segment, as a hand makes
+                chain.move_by_offset(int((xa + (xb - xa) * t) * scale) - int((xa + (xb - xa) * (t - 0.25)) * scale),
+                                     int((ya + (yb - ya) * t) * scale) - int((ya + (yb - ya) * (t - 0.25)) * scale))
+        chain.release().perform()
+
+
+def test_a_drawn_seven_is_read_and_its_28x28_image_shown(server, browser, tmp_path):
+    browser.get(server)
+    WebDriverWait(browser, 20).until(lambda d: "robust.keras" in d.find_element(By.ID, "model").text)
+    draw(browser, [[(150, 120), (420, 120), (250, 460)]])  # a 7: the bar, then the stem
+    reading = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "reading").text if d.find_element(By.ID, "reading").text.isdigit() else None)
+    assert reading == "7"
+    bars = browser.find_elements(By.CSS_SELECTOR, "#top .bar")
+    assert len(bars) == 3 and bars[0].text.split()[0] == "7" and bars[0].text.endswith("%")
+    preview = browser.find_element(By.ID, "preview")
+    assert len(preview.find_elements(By.TAG_NAME, "canvas")) == 1
+    assert int(preview.get_attribute("data-ink")) > 255 * 40  # the model's 28 x 28 view holds a stroke
+    screenshot = Path(os.environ.get("DIGITCLI_SCREENSHOT") or tmp_path / "serve.png")
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
+
+    browser.find_element(By.ID, "undo").click()  # the only stroke gone: nothing left to read
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "reading").text == "\u2013")
+    assert browser.find_element(By.ID, "preview").get_attribute("data-ink") == "0"
+    draw(browser, [[(280, 100), (280, 470)]])  # a 1
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "reading").text == "1")
+
+
+def test_the_page_fits_a_phone(server, browser, tmp_path):
+    browser.set_window_size(390, 844)
+    browser.get(server)
+    WebDriverWait(browser, 20).until(lambda d: "robust.keras" in d.find_element(By.ID, "model").text)
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    pad = browser.find_element(By.ID, "pad").rect
+    assert 250 <= pad["width"] <= 390 and abs(pad["width"] - pad["height"]) <= 2  # square, and nearly full width
+    draw(browser, [[(280, 100), (280, 470)]])
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "reading").text == "1")
+    shot = os.environ.get("DIGITCLI_SCREENSHOT")
+    path = Path(shot).with_name(Path(shot).stem + "-phone.png") if shot else tmp_path / "phone.png"
+    assert browser.save_screenshot(str(path))
