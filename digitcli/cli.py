@@ -12,8 +12,10 @@ import click
 
 from digitcli import __version__, settings
 from digitcli.cliparams import (CONTEXT, AliasChoice, DigitcliGroup, FiniteRange, ManyValues, backend_option,
-                                count_option, data_option, digit_count, echo_accuracy, model_argument, model_option,
-                                note, one_model, terminal_progress, train_options, typed_options)
+                                count_option, data_option, digit_count, echo_accuracy, many_models, model_argument,
+                                model_option, model_paths, models_option, note, one_model, terminal_progress,
+                                typed_options)
+from digitcli.train_options import train_options
 
 # TensorFlow's C++ start-up chatter is noise on the stderr of a command-line tool.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -28,12 +30,13 @@ def cli():
 @cli.command(context_settings=CONTEXT)
 @train_options
 @click.pass_context
-def train(ctx, preset, data, test_data, from_model, mix, mix_size, out, overwrite, resume, onnx, distribute,
-          replicas, tensorboard, quiet, **options):
+def train(ctx, preset, data, test_data, from_model, mix, mix_size, runs, watch, watch_labels, out, overwrite, resume,
+          onnx, distribute, replicas, tensorboard, quiet, **options):
     """Train a model on MNIST, or on your own labelled digits, and save its best checkpoint, metadata
     and history. --from fine-tunes a saved model."""
     from digitcli.training import distribute as dist
-    from digitcli.training.plan import data_for, settings_for
+    from digitcli.training import runs as several
+    from digitcli.training.plan import data_for, settings_for, watch_set
     from digitcli.training.run import TrainingInterrupted
     from digitcli.training.run import train as run_training
     from digitcli.training.rundir import written
@@ -54,12 +57,17 @@ def train(ctx, preset, data, test_data, from_model, mix, mix_size, out, overwrit
         note(f"training {what} on {sizes['train']:,} images, validating on {sizes['validation']:,}")
     verbose = 0 if quiet else (1 if sys.stderr.isatty() else 2)
     try:
-        meta = run_training(chosen, dataset, out, resume=resume, overwrite=overwrite, verbose=verbose,
-                            export_onnx=onnx, note=note, distribute=distribute, replicas=replicas,
-                            tensorboard=tensorboard)
+        metas = several.train_runs(run_training, chosen, dataset, out, runs, resume=resume, overwrite=overwrite,
+                                   verbose=verbose, export_onnx=onnx, note=note, distribute=distribute,
+                                   replicas=replicas, tensorboard=tensorboard,
+                                   watch=watch_set(watch, watch_labels) if watch else None)
     except TrainingInterrupted as exc:
         note(str(exc))
         sys.exit(exc.exit_code)  # 130 for Ctrl-C, 143 for SIGTERM, as shells expect
+    if runs > 1:
+        click.echo("\n".join(several.summary(metas, several.outputs(out, runs))))
+        return
+    meta = metas[0]
     acc, epochs = meta["test"]["accuracy"], len(meta["history"])
     done = (f"test accuracy {100 * acc:.2f}% after {epochs} epoch{'s' if epochs != 1 else ''} "
             f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s")
@@ -70,7 +78,7 @@ def train(ctx, preset, data, test_data, from_model, mix, mix_size, out, overwrit
 
 
 @cli.command(context_settings=CONTEXT)
-@model_argument
+@many_models
 @data_option
 @click.option("--format", "fmt", type=AliasChoice(settings.FORMATS, {"text": "table"}), default="table")
 @backend_option
@@ -80,15 +88,17 @@ def train(ctx, preset, data, test_data, from_model, mix, mix_size, out, overwrit
 def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
     """Test loss, accuracy, per-class accuracy and confusion matrix of MODEL.
 
-    MODEL defaults to $DIGITCLI_MODEL, else models/robust.keras."""
+    MODEL defaults to $DIGITCLI_MODEL, else models/robust.keras. Several MODELs are scored as an
+    ensemble: their probabilities are averaged."""
     from digitcli.data.datasets import load_raw
     from digitcli.inference.evaluation import evaluate as run_evaluation
     from digitcli.inference.modelfile import ModelFile
     from digitcli.report.tables import evaluation_report
 
-    model_file = ModelFile.open(one_model(model, model_option))  # a bad file is reported before MNIST is loaded
+    # Bad files are reported before MNIST is loaded.
+    model_files = [ModelFile.open(path) for path in model_paths([*model, *model_option])]
     raw = load_raw(data)
-    result, probabilities = run_evaluation(model_file, raw, backend, note=note)
+    result, probabilities = run_evaluation(model_files, raw, backend, note=note)
     click.echo(evaluation_report(result, fmt))
     if plots:
         from digitcli.report.plots import evaluation_plots
@@ -115,7 +125,7 @@ def export(model, model_option, fmt, out, overwrite):
 
 @cli.command("predict-csv", context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE|DIR|GLOB|-...")
-@model_option()
+@models_option()
 @click.option("--format", "fmt", type=click.Choice((*settings.FORMATS, "kaggle")), default="table",
               help="table for people; csv; json (JSON Lines, one record per image); kaggle (the Digit "
                    "Recognizer's submission file: ImageId,Label).")
@@ -127,20 +137,19 @@ def export(model, model_option, fmt, out, overwrite):
 @click.option("--invert/--no-invert", default=True, help="Invert images drawn dark on light.")
 @click.option("--strict", is_flag=True, help="Stop at the first input that cannot be read.")
 @backend_option
-def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, strict, backend):
+def predict_csv(inputs, models, fmt, top_k, labels, min_confidence, invert, strict, backend):
     """Classify 28x28 digits stored as CSV (0 = background, 255 = ink).
 
     Reads files, folders (every *.csv inside), globs and - (standard input). Exit status: 0 when every
     input was read, 1 when some were rejected (they are listed with an error field), 2 for bad usage."""
     from digitcli.data.inputs import rejected
     from digitcli.inference.digit_files import predict_files
-    from digitcli.inference.modelfile import locate
     from digitcli.report.tables import render
 
     if fmt == "kaggle" and min_confidence:
         raise click.BadParameter("a Kaggle submission needs a digit for every image; drop --min-confidence",
                                  param_hint="--min-confidence")
-    records, columns = predict_files(inputs, locate(model), backend, invert=invert, strict=strict, labels_value=labels,
+    records, columns = predict_files(inputs, model_paths(models), backend, invert=invert, strict=strict, labels_value=labels,
                                      top_k=top_k, min_confidence=min_confidence, note=note, progress=terminal_progress)
     bad = rejected(records)
     for record in bad:
@@ -164,9 +173,10 @@ def predict_csv(inputs, model, fmt, top_k, labels, min_confidence, invert, stric
                    "files before --digits).")
 @click.option("--labels", default=None, metavar="FILE|D,D,...", help="True digits for --digits, as predict-csv.")
 @click.option("--samples", is_flag=True, help="Draw training images of each class (needs --data).")
+@click.option("--band", is_flag=True, help="With several runs: their mean, and a band of one standard deviation.")
 @data_option
 @model_option("Model for --digits when no MODEL is given.")
-def plot(sources, out_dir, fmt, digits, labels, samples, data, model):
+def plot(sources, out_dir, fmt, digits, labels, samples, band, data, model):
     """Draw training curves from saved models or histories, digits with predictions, and samples.
 
     With several MODEL_OR_HISTORY files (.keras, .json or .history.csv), their curves share one chart.
@@ -180,7 +190,7 @@ def plot(sources, out_dir, fmt, digits, labels, samples, data, model):
     if sources or not (digits or samples):
         runs = [read_history(s) for s in (sources or [locate(model)])]
         name = runs[0][0] if len(runs) == 1 else "compare"
-        written.append(drawing.save(drawing.draw_history(runs), out_dir / f"{name}-history.{fmt}"))
+        written.append(drawing.save(drawing.draw_history(runs, band), out_dir / f"{name}-history.{fmt}"))
     if digits:
         keras_source = sources[0] if sources and sources[0].endswith(".keras") else None
         written.append(drawing.plot_digit_files(digits, labels, locate(model or keras_source),
@@ -233,7 +243,7 @@ def prepare(images, out, count, old_count, show, strict, overwrite, model):
 
 @cli.command("predict-image", context_settings=CONTEXT)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE|DIR|GLOB...")
-@model_option()
+@models_option()
 @click.option("--format", "fmt", type=click.Choice(settings.FORMATS), default="table")
 @click.option("--top-k", type=click.IntRange(1, 10), default=None, help="Also list each digit's K most likely readings.")
 @click.option("--labels", default=None, metavar="FILE|N,N,...",
@@ -243,15 +253,14 @@ def prepare(images, out, count, old_count, show, strict, overwrite, model):
 @count_option
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
 @backend_option
-def predict_image(images, model, fmt, top_k, labels, min_confidence, count, old_count, strict, backend):
+def predict_image(images, models, fmt, top_k, labels, min_confidence, count, old_count, strict, backend):
     """Read handwritten digits, or whole numbers, from photos and scans (PNG, JPEG, BMP, TIFF).
 
     `prediction` is the digits read, left to right; `confidence` the lowest of their confidences."""
-    from digitcli.inference.modelfile import locate
     from digitcli.photos.prepare import read_numbers
     from digitcli.report.tables import render
 
-    records, columns, rejected = read_numbers(images, locate(model), backend, count=digit_count(count, old_count),
+    records, columns, rejected = read_numbers(images, model_paths(models), backend, count=digit_count(count, old_count),
                                               strict=strict, labels_value=labels, top_k=top_k,
                                               min_confidence=min_confidence, note=note, progress=terminal_progress)
     click.echo(render(records, columns, fmt))

@@ -40,6 +40,8 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh")
 OUTPUTS = ("softmax", "sigmoid")
 INITS = ("glorot", "normal", "fan-in")
 LOSSES = ("crossentropy", "mse", "quadratic", "binary-crossentropy")
+# Outputs: 10 one-hot probabilities, or the digit's 4-bit binary code on 4 sigmoid outputs.
+ENCODINGS = ("onehot", "bits")
 LOSS = "crossentropy"
 SEED = 0
 VALIDATION_SIZE = 10_000
@@ -104,10 +106,13 @@ class TrainSettings:
     adam_betas: tuple | None = None
     label_smoothing: float = 0.0
     init_from: str | None = None  # train --from: a model file whose weights training starts from
+    encoding: str = "onehot"
 
     def __post_init__(self):
-        if self.label_smoothing and self.loss != "crossentropy":
-            raise UsageProblem("--label-smoothing goes with --loss crossentropy", "--label-smoothing")
+        if self.label_smoothing and (self.loss != "crossentropy" or self.encoding == "bits"):
+            raise UsageProblem("--label-smoothing goes with --loss crossentropy and one-hot outputs", "--label-smoothing")
+        if self.encoding == "bits" and self.output != "sigmoid":  # 4 independent bits, not a distribution
+            object.__setattr__(self, "output", "sigmoid")
         self._architecture_defaults()
 
     def _architecture_defaults(self):

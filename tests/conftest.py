@@ -109,3 +109,16 @@ def fake_predictor(monkeypatch):
     from digitcli.inference import predictors
 
     monkeypatch.setattr(predictors, "load_predictor", lambda model, backend="auto", note=None: NearestSample())
+
+
+def cli_run(*args, code=0):
+    """Invoke digitcli in-process with `args` (any values, made strings); the exit status must be `code`
+    and no traceback may show."""
+    from click.testing import CliRunner
+
+    from digitcli.cli import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert "Traceback" not in result.output
+    return result

@@ -5,19 +5,12 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import synthetic_digits, write_idx_folder
+from conftest import cli_run as run, synthetic_digits, write_idx_folder
 
-from digitcli.cli import cli
 
 pytest.importorskip("tensorflow")
 
 
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    assert "Traceback" not in result.output
-    return result
 
 
 def digit_folder(folder, n, seed=0, labels=True):

@@ -52,7 +52,8 @@ def test_help_shows_defaults_and_environment_variables():
                      r"constant for book-cnn\]", out)
     assert re.search(r"--data PATH .*\[env var: DIGITCLI_DATA\]", out)
     out = " ".join(CliRunner().invoke(cli, ["predict-csv", "--help"]).output.split())
-    assert re.search(r"--model PATH Model file\. \[default: models/robust\.keras\] \[env var: DIGITCLI_MODEL\]", out)
+    assert re.search(r"--model PATH Model file; give --model again for an ensemble \(probabilities averaged\)\. "
+                     r"\[default: models/robust\.keras\] \[env var: DIGITCLI_MODEL\]", out)
 
 
 def _run(*args, cwd=None):

@@ -58,8 +58,11 @@ def test_evaluate_and_export_take_model_like_the_predict_commands(tmp_path):
     by_argument = json.loads(invoke("evaluate", DENSE, "--data", data, "--format", "json").stdout)
     by_option = json.loads(invoke("evaluate", "--model", DENSE, "--data", data, "--format", "json").stdout)
     assert by_option == by_argument
-    both = invoke("evaluate", ROOT / "models" / "cnn.keras", "--model", DENSE, "--data", data)
-    assert both.exit_code == 2 and "name two models; give one" in both.stderr
+    both = json.loads(invoke("evaluate", ROOT / "models" / "cnn.keras", "--model", DENSE, "--data", data,
+                             "--format", "json").stdout)  # MODEL and --model together: an ensemble of the two
+    assert both["model"] == f"{ROOT / 'models' / 'cnn.keras'} + {DENSE}"
+    two = invoke("export", ROOT / "models" / "cnn.keras", "--model", DENSE)
+    assert two.exit_code == 2 and "name two models; give one" in two.stderr  # export makes one file of one
     copy = shutil.copy(DENSE, tmp_path / "d.keras")
     exported = invoke("export", "--model", copy, "-o", tmp_path / "d2.onnx")
     assert exported.exit_code == 0 and exported.stdout.strip() == str(tmp_path / "d2.onnx")

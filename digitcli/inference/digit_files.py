@@ -72,10 +72,10 @@ def columns(records, top_k):
     return inputs.columns(records, top_k, base=("file", "row", "prediction", "confidence"))
 
 
-def predict_files(arguments, model, backend="auto", *, invert=True, strict=False, labels_value=None, top_k=None,
+def predict_files(arguments, models, backend="auto", *, invert=True, strict=False, labels_value=None, top_k=None,
                   min_confidence=0.0, note=to_stderr, progress=inputs.no_progress):
     """predict-csv from end to end: read the inputs, predict, and return (records, columns)."""
-    from digitcli.inference.predictors import load_predictor
+    from digitcli.inference.predictors import load_predictors
 
     batch = read_inputs(arguments, invert=invert, strict=strict, labels=labels_value, progress=progress)
     for f in batch.files:
@@ -83,7 +83,7 @@ def predict_files(arguments, model, backend="auto", *, invert=True, strict=False
             note(f"note: {f.name}: {int(f.inverted.sum())} of {len(f.inverted)} image(s) were dark on light; "
                  "inverted them (--no-invert keeps them as they are)")
     truth = parse_labels(labels_value, batch)
-    predictor = _InBlocks(load_predictor(model, backend, note=note), progress)
+    predictor = _InBlocks(load_predictors(models, backend, note=note), progress)
     records, _ = predict(batch, predictor, truth, top_k, min_confidence)
     return records, columns(records, top_k)
 

@@ -2,21 +2,29 @@
 
 import numpy as np
 
-from digitcli.errors import to_stderr
+from digitcli.errors import UsageProblem, to_stderr
 from digitcli.inference import modelfile
-from digitcli.inference.predictors import load_predictor
+from digitcli.inference.predictors import load_predictors
 from digitcli.report import metrics
 
 
-def evaluate(model, raw, backend="auto", note=to_stderr):
-    """Scores of `model` (a path or an opened ModelFile) on raw.x_test / raw.y_test, plus what was
-    evaluated."""
-    model = modelfile.as_model_file(model)
-    predictor = load_predictor(model, backend, note=note)
+def evaluate(models, raw, backend="auto", note=to_stderr):
+    """Scores of a model (a path or an opened ModelFile), or of an ensemble of several (their
+    probabilities averaged), on raw.x_test / raw.y_test, plus what was evaluated."""
+    models = [modelfile.as_model_file(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
+    kinds = {m.loss_kind for m in models}
+    if len(kinds) > 1:
+        raise UsageProblem(f"an ensemble needs models trained with one loss; these used {', '.join(sorted(kinds))}",
+                           "MODEL")
+    predictor = load_predictors(models, backend, note=note)
     probabilities = predictor.probabilities(raw.x_test)
-    result = metrics.scores(probabilities, raw.y_test, model.loss_kind)
-    result.update({"model": str(model.path), "architecture": model.metadata.get("architecture"),
-                   "backend": predictor.backend, "data": raw.source, "loss_kind": model.loss_kind})
+    loss_kind = kinds.pop()
+    result = metrics.scores(probabilities, raw.y_test, loss_kind)
+    architectures = [m.metadata.get("architecture") for m in models]
+    result.update({"model": " + ".join(str(m.path) for m in models),
+                   "architecture": architectures[0] if len(models) == 1 else f"ensemble of {len(models)}: "
+                   + ", ".join(map(str, architectures)),
+                   "backend": predictor.backend, "data": raw.source, "loss_kind": loss_kind})
     return result, probabilities
 
 

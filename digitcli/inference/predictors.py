@@ -15,8 +15,18 @@ from digitcli.inference import modelfile
 
 
 def _check_output(path, shape):
-    if tuple(shape[1:]) != (10,):
-        raise ModelFileError(f"{path}: the model outputs shape {tuple(shape[1:])}, expected 10 digit probabilities")
+    if tuple(shape[1:]) not in ((10,), (4,)):
+        raise ModelFileError(f"{path}: the model outputs shape {tuple(shape[1:])}, expected 10 digit probabilities "
+                             "(or a digit's 4-bit code)")
+
+
+def _digits(out):
+    """10 digit probabilities from a model's outputs: as they are, or decoded from 4 bits."""
+    if out.shape[1] == 4:
+        from digitcli.nets.encoding import digit_probabilities
+
+        return digit_probabilities(out)
+    return out
 
 
 def _check_input(path, shape):
@@ -39,7 +49,7 @@ class KerasPredictor:
         if len(images) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         x = model_input(images, self.input_shape)
-        return np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32)
+        return _digits(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
 
 
 class OnnxPredictor:
@@ -62,7 +72,7 @@ class OnnxPredictor:
         out = np.concatenate([self.session.run(None, {self.input_name: x[i:i + CHUNK]})[0]
                               for i in range(0, len(x), CHUNK)]).astype(np.float32, copy=False)
         _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
-        return out
+        return _digits(out)
 
 
 def load_keras_model(model):
@@ -109,7 +119,7 @@ def _onnx_session(model):
     if not model.made_this(stamped):
         return None, onnx_path, "it was made from another version of the checkpoint"
     last = session.get_outputs()[0].shape[-1] if session.get_outputs()[0].shape else None
-    if isinstance(last, int) and last != 10:
+    if isinstance(last, int) and last not in (10, 4):
         return None, onnx_path, f"it outputs {last} values, not 10 digit probabilities"
     return session, onnx_path, None
 
@@ -129,3 +139,22 @@ def load_predictor(model, backend="auto", note=to_stderr):
         note(f"note: not using {onnx_path} ({why}); predicting with Keras, which takes seconds to start. "
              f"`digitcli export {path}` makes a fresh one.")
     return KerasPredictor(model)
+
+
+class EnsemblePredictor:
+    """Several models as one: the average of their probabilities (Nielsen's chapter 6 ensemble)."""
+
+    def __init__(self, predictors):
+        self.members = predictors
+        self.backend = "+".join(p.backend for p in predictors)
+
+    def probabilities(self, images):
+        return np.mean([p.probabilities(images) for p in self.members], axis=0).astype(np.float32)
+
+
+def load_predictors(models, backend="auto", note=to_stderr):
+    """One predictor for one model (a path or ModelFile), an EnsemblePredictor for several."""
+    models = list(models)
+    if len(models) == 1:
+        return load_predictor(models[0], backend, note)
+    return EnsemblePredictor([load_predictor(m, backend, note) for m in models])

@@ -29,13 +29,13 @@ def _init(init):
     return {}
 
 
-def _head(model, hidden, activation, dropout, l2, output, init):
+def _head(model, hidden, activation, dropout, l2, output, init, outputs=10):
     for i, units in enumerate(hidden, 1):
         model.add(layers.Dense(units, activation=activation, kernel_regularizer=_reg(l2), name=f"hidden{i}",
                                **_init(init)))
     if dropout:
         model.add(layers.Dropout(dropout, name="dropout"))
-    model.add(layers.Dense(10, activation=output, kernel_regularizer=_reg(l2), name="digits", **_init(init)))
+    model.add(layers.Dense(outputs, activation=output, kernel_regularizer=_reg(l2), name="digits", **_init(init)))
     return model
 
 
@@ -49,14 +49,16 @@ def _conv_pool(model, layers_spec, activation, l2, init):
     return model
 
 
-def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
+def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot",
+                outputs=10):
     """Input(784) → Dense(h, activation)... → Dropout → Dense(10, output)."""
     model = keras.Sequential(name="dense")
     model.add(keras.Input(shape=(784,), name="pixels"))
-    return _head(model, hidden, activation, dropout, l2, output, init)
+    return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot"):
+def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot",
+                outputs=10):
     """A small fast convnet, tuomaso/train_mnist_fast's with a wider dense layer: Input(28,28,1) →
     normalise by MNIST's mean and std → Conv(24,5) → Pool → Conv(32,3) → Pool → Flatten → Dense(512)
     → Dense(10). About 60% of the keras.io convnet's multiply-adds per image. Dense(512) read 99.08%
@@ -65,32 +67,35 @@ def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="sof
                               layers.Rescaling(1.0 / MNIST_STD, offset=-MNIST_MEAN / MNIST_STD, name="normalise")],
                              name="cnn")
     _conv_pool(model, [(24, 5), (32, 3)], activation, l2, init)
-    return _head(model, hidden, activation, dropout, l2, output, init)
+    return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_keras_convnet(hidden=(), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
+def build_keras_convnet(hidden=(), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot",
+                outputs=10):
     """keras.io's convnet, exactly: Input(28,28,1) → Conv(32,3) → Pool → Conv(64,3) → Pool → Flatten →
     [Dense(h)...] → Dropout → Dense(10)."""
     model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels")], name="keras-convnet")
     _conv_pool(model, [(32, 3), (64, 3)], activation, l2, init)
-    return _head(model, hidden, activation, dropout, l2, output, init)
+    return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_book_cnn(hidden=(100,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot"):
+def build_book_cnn(hidden=(100,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot",
+                outputs=10):
     """Nielsen's chapter 6 network: Conv(20,5) → Pool(2) → Conv(40,5) → Pool(2) → Dense(100) → Dense(10)."""
     model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels")], name="book-cnn")
     _conv_pool(model, [(20, 5), (40, 5)], activation, l2, init)
-    return _head(model, hidden, activation, dropout, l2, output, init)
+    return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
 BUILDERS = {"dense": build_dense, "cnn": build_cnn, "keras-convnet": build_keras_convnet, "book-cnn": build_book_cnn}
 
 
-def build(name, hidden=None, activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot"):
+def build(name, hidden=None, activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot", outputs=10):
     try:
         builder = BUILDERS[name]
     except KeyError:
         raise UsageProblem(f"unknown model {name!r}; choose one of {', '.join(BUILDERS)}", "--model") from None
     if hidden is None:
         hidden = DEFAULT_HIDDEN[name]
-    return builder(hidden=tuple(hidden), activation=activation, dropout=dropout, l2=l2, output=output, init=init)
+    return builder(hidden=tuple(hidden), activation=activation, dropout=dropout, l2=l2, output=output, init=init,
+                   outputs=outputs)

@@ -30,9 +30,12 @@ KERAS_LOSSES = {
 ONE_HOT = {"mse", "quadratic", "binary-crossentropy"}  # losses that compare against one-hot targets
 
 
-def keras_loss(name, label_smoothing=0.0):
+def keras_loss(name, label_smoothing=0.0, encoding="onehot"):
     """The Keras loss for --loss `name`. Label smoothing (crossentropy only) needs one-hot targets:
-    Keras' sparse cross-entropy has no such option."""
+    Keras' sparse cross-entropy has no such option. With 4-bit outputs, cross-entropy is the
+    per-output (binary) one."""
+    if encoding == "bits":
+        return binary_crossentropy_sum if name == "crossentropy" else KERAS_LOSSES[name]
     if label_smoothing:
         return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
     return KERAS_LOSSES[name]
@@ -40,3 +43,25 @@ def keras_loss(name, label_smoothing=0.0):
 
 def one_hot_targets(name, label_smoothing=0.0):
     return name in ONE_HOT or bool(label_smoothing)
+
+
+def _decoded_accuracy(y_true, y_pred):
+    """For --encoding bits: whether the most likely valid code (digitcli.nets.encoding) is the true one."""
+    from digitcli.nets.encoding import CODES
+
+    table = ops.convert_to_tensor(CODES.astype("float32"))
+    p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+    score = ops.matmul(ops.log(p), ops.transpose(table)) + ops.matmul(ops.log(1 - p), ops.transpose(1 - table))
+    truth = ops.sum(y_true * ops.convert_to_tensor([8.0, 4.0, 2.0, 1.0]), axis=-1)
+    return ops.cast(ops.equal(ops.cast(ops.argmax(score, axis=-1), "float32"), truth), "float32")
+
+
+@keras.saving.register_keras_serializable(package="digitcli")
+class BitsAccuracy(keras.metrics.MeanMetricWrapper):
+    """Keras' "accuracy" for a bits model: the decoded digit against the true one."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(_decoded_accuracy, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}

@@ -28,6 +28,10 @@ def targets(labels, settings):
 
     from digitcli.nets.losses import one_hot_targets
 
+    if settings.encoding == "bits":
+        from digitcli.nets.encoding import codes
+
+        return codes(labels)
     if one_hot_targets(settings.loss, settings.label_smoothing):
         return np.eye(10, dtype="float32")[labels]
     return labels.astype("int32")

@@ -26,7 +26,7 @@ PRESETS = {
         "settings": {"model": "dense", "hidden": (400, 100), "activation": "relu", "dropout": 0.5, "l2": 0.0,
                      "optimizer": "adam", "lr": 0.001, "momentum": 0.0, "adam_betas": (0.9, 0.999), "epochs": 10, "batch_size": 64,
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
-                     "validation_size": 0, "schedule": "constant", "label_smoothing": 0.0},
+                     "validation_size": 0, "schedule": "constant", "label_smoothing": 0.0, "encoding": "onehot"},
     },
     "keras-convnet": {
         "about": "keras.io's 'simple MNIST convnet': the keras-convnet model, Adam, batch 128, 15 epochs, "
@@ -36,7 +36,7 @@ PRESETS = {
         "settings": {"model": "keras-convnet", "hidden": (), "activation": "relu", "dropout": 0.5, "l2": 0.0,
                      "optimizer": "adam", "lr": 0.001, "momentum": 0.0, "adam_betas": (0.9, 0.999), "epochs": 15, "batch_size": 128,
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
-                     "validation_size": 6000, "schedule": "constant", "label_smoothing": 0.0},
+                     "validation_size": 6000, "schedule": "constant", "label_smoothing": 0.0, "encoding": "onehot"},
     },
     "robust": {
         "about": "The default model's recipe: the cnn, trained on digits distorted afresh every epoch "
@@ -46,7 +46,7 @@ PRESETS = {
         "settings": {"model": "cnn", "hidden": (512,), "activation": "relu", "dropout": 0.0, "l2": 0.0,
                      "optimizer": "adam", "lr": 0.005, "momentum": 0.0, "adam_betas": (0.7, 0.9), "epochs": 20,
                      "batch_size": 256, "loss": "crossentropy", "output": "softmax", "init": "glorot",
-                     "augment": "affine", "validation_size": 10_000, "schedule": "onecycle", "label_smoothing": 0.1},
+                     "augment": "affine", "validation_size": 10_000, "schedule": "onecycle", "label_smoothing": 0.1, "encoding": "onehot"},
     },
     "nielsen-ch1": {
         "about": "Nielsen ch. 1: 784-30-10 sigmoid, quadratic cost, plain SGD eta 3.0, mini-batch 10.",
@@ -55,7 +55,7 @@ PRESETS = {
         "settings": {"model": "dense", "hidden": (30,), "activation": "sigmoid", "dropout": 0.0, "l2": 0.0,
                      "optimizer": "sgd", "lr": 3.0, "momentum": 0.0, "adam_betas": (0.9, 0.999), "epochs": 30, "batch_size": 10,
                      "loss": "quadratic", "output": "sigmoid", "init": "normal", "augment": "none",
-                     "validation_size": 10_000, "schedule": "constant", "label_smoothing": 0.0},
+                     "validation_size": 10_000, "schedule": "constant", "label_smoothing": 0.0, "encoding": "onehot"},
     },
     "nielsen-ch3": {
         "about": "Nielsen ch. 3: 784-100-10 sigmoid, cross-entropy, L2 lambda 5.0, eta 0.5, N(0, 1/n_in) weights.",
@@ -64,7 +64,7 @@ PRESETS = {
         "settings": {"model": "dense", "hidden": (100,), "activation": "sigmoid", "dropout": 0.0, "l2": _CH3_L2,
                      "optimizer": "sgd", "lr": 0.5, "momentum": 0.0, "adam_betas": (0.9, 0.999), "epochs": 30, "batch_size": 10,
                      "loss": "binary-crossentropy", "output": "sigmoid", "init": "fan-in", "augment": "none",
-                     "validation_size": 10_000, "schedule": "constant", "label_smoothing": 0.0},
+                     "validation_size": 10_000, "schedule": "constant", "label_smoothing": 0.0, "encoding": "onehot"},
     },
     "nielsen-ch6": {
         "about": "Nielsen ch. 6: conv 20x5x5, pool, conv 40x5x5, pool, FC 100 ReLU, softmax; SGD eta 0.03, "
@@ -74,7 +74,7 @@ PRESETS = {
         "settings": {"model": "book-cnn", "hidden": (100,), "activation": "relu", "dropout": 0.0, "l2": _CH6_L2,
                      "optimizer": "sgd", "lr": 0.03, "momentum": 0.0, "adam_betas": (0.9, 0.999), "epochs": 60, "batch_size": 10,
                      "loss": "crossentropy", "output": "softmax", "init": "glorot", "augment": "none",
-                     "validation_size": 10_000, "schedule": "constant", "label_smoothing": 0.0},
+                     "validation_size": 10_000, "schedule": "constant", "label_smoothing": 0.0, "encoding": "onehot"},
         # The book's regularisation divides by the number of training images, which the shifts multiply by 5.
         "with_shift": {"l2": _CH6_L2_SHIFTED},
     },

@@ -78,12 +78,12 @@ def columns(recs, top_k):
     return inputs.columns(recs, top_k, base=("file", "prediction", "confidence", "digits"))
 
 
-def read_numbers(arguments, model, backend="auto", *, count=None, strict=False, labels_value=None, top_k=None,
+def read_numbers(arguments, models, backend="auto", *, count=None, strict=False, labels_value=None, top_k=None,
                  min_confidence=0.0, note=to_stderr, progress=inputs.no_progress):
     """predict-image from end to end: (records, columns, number of images rejected)."""
-    from digitcli.inference.predictors import load_predictor
+    from digitcli.inference.predictors import load_predictors
 
-    predictor = load_predictor(model, backend, note=note)
+    predictor = load_predictors(models, backend, note=note)
     batch = read_images(arguments, count, strict, read=predictor.probabilities, progress=progress)
     for _, message in batch.errors:
         note(f"error: {message}")

@@ -35,6 +35,7 @@ class Weights:
     cut_ink: float = 0.25  # per stroke width of ink a cut crosses, beyond `cut_free`
     cut_free: float = 0.0
     per_digit: float = 0.2  # each digit read: offsets the fewer log terms a merged reading sums
+    gap: float = 0.0  # per row height of clear paper between marks read as one digit
     narrow: float = 0.0  # per unit of width / height below `narrow_below`, for digits other than 1
     narrow_below: float = 0.4
 
@@ -111,47 +112,88 @@ def _cuts(mask, parts, stroke):
     return found
 
 
+def _pinch(mask, stroke):
+    """Touching digits split where they touch: the mark is eroded until it falls into two big parts,
+    and each ink pixel goes to the nearer part. Finds the contact of digits that overlap in width,
+    which no top-to-bottom cut separates. [] when erosion never splits it so."""
+    from scipy import ndimage
+
+    top, bottom, left, right = _box(mask)
+    piece = mask[top:bottom, left:right]
+    core, area = piece, piece.sum()
+    for _ in range(max(2, int(stroke * 0.6))):
+        core = ndimage.binary_erosion(core)
+        labels, n = ndimage.label(core, structure=np.ones((3, 3)))
+        if n < 2:
+            if n == 0:
+                return []
+            continue
+        sizes = ndimage.sum(core, labels, index=np.arange(1, n + 1))
+        big = [int(i) + 1 for i in np.argsort(-sizes)[:2] if sizes[i] >= 0.15 * core.sum()]
+        if len(big) < 2:
+            continue
+        _, (rows, cols) = ndimage.distance_transform_edt(~np.isin(labels, big), return_indices=True)
+        nearest = labels[rows, cols]
+        parts = [piece & (nearest == b) for b in big]
+        if min(p.sum() for p in parts) < 0.15 * area:
+            return []
+        found = []
+        for part in sorted(parts, key=lambda p: np.flatnonzero(p.any(axis=0)).mean()):
+            whole = np.zeros_like(mask)
+            whole[top:bottom, left:right] = part
+            found.append(whole)
+        return found
+    return []
+
+
 def _candidates(marks, row_height, stroke):
-    """Transitions of the dynamic programme: (from mark i, to mark j, [digit masks], strokes cut)."""
+    """Transitions of the dynamic programme: (from mark i, to mark j, [digit masks], strokes cut,
+    the widest gap between the marks grouped, in row heights)."""
     moves = []
+    boxes = [_box(m) for m in marks]
     for i in range(len(marks)):
-        union = np.zeros_like(marks[0])
+        union, gap, reach = np.zeros_like(marks[0]), 0.0, boxes[i][3]
         for j in range(i + 1, min(len(marks), i + MAX_GROUP) + 1):
             union = union | marks[j - 1]
-            moves.append((i, j, [union.copy()], 0.0))
+            gap = max(gap, (boxes[j - 1][2] - reach) / row_height) if j > i + 1 else 0.0
+            reach = max(reach, boxes[j - 1][3])
+            moves.append((i, j, [union.copy()], 0.0, gap))
         _, _, left, right = _box(marks[i])
         if right - left > 0.4 * row_height:
             for parts in (2, 3):
                 if right - left > 0.4 * (parts - 1) * row_height:
                     for pieces, crossed in _cuts(marks[i], parts, stroke):
-                        moves.append((i, i + 1, pieces, crossed))
+                        moves.append((i, i + 1, pieces, crossed, 0.0))
+            pinched = _pinch(marks[i], stroke)
+            if pinched:
+                moves.append((i, i + 1, pinched, 1.0, 0.0))  # it cut through a stroke's width, about
     return moves
 
 
 def features(marks, read):
     """Every way to read each stretch of marks, with what the score needs: [(i, j, [digit masks],
-    strokes cut, [(log-confidence, height / row height, width / height, digit read) per digit])]."""
+    strokes cut, gap, [(log-confidence, height / row height, width / height, digit read) per digit])]."""
     ink = np.zeros_like(marks[0])
     for m in marks:
         ink |= m
     top, bottom, _, _ = _box(ink)
     row_height = bottom - top
     moves = _candidates(marks, row_height, _stroke_width(ink))
-    probabilities = read(np.stack([to_mnist(d) for _, _, pieces, _ in moves for d in pieces]))
+    probabilities = read(np.stack([to_mnist(d) for _, _, pieces, _, _ in moves for d in pieces]))
     found, k = [], 0
-    for i, j, pieces, crossed in moves:
+    for i, j, pieces, crossed, gap in moves:
         digits = []
         for d in pieces:
             confidence = float(probabilities[k].max())
             digits.append((float(np.log(max(confidence, 1e-6))), *_shape(d, row_height), int(probabilities[k].argmax())))
             k += 1
-        found.append((i, j, pieces, crossed, digits))
+        found.append((i, j, pieces, crossed, gap, digits))
     return found
 
 
 def score(move, weights=WEIGHTS):
-    _, _, _, crossed, digits = move
-    total = -weights.cut_ink * max(0.0, crossed - weights.cut_free)
+    _, _, _, crossed, gap, digits = move
+    total = -weights.cut_ink * max(0.0, crossed - weights.cut_free) - weights.gap * max(0.0, gap)
     for log_confidence, height, aspect, digit in digits:
         total += log_confidence + weights.per_digit
         total -= weights.low * max(0.0, 0.55 - height) / 0.55  # a bar or a stroke alone is low

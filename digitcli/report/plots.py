@@ -12,6 +12,8 @@ from digitcli.errors import to_stderr
 
 TRAIN_STYLE = {"linestyle": "-", "marker": "o", "markersize": 3}
 VAL_STYLE = {"linestyle": "--", "marker": "s", "markersize": 3}
+WATCH_STYLE = {"linestyle": ":", "marker": "^", "markersize": 4}
+PARTS = (("", TRAIN_STYLE, "train"), ("val_", VAL_STYLE, "validation"), ("watch_", WATCH_STYLE, "watched set"))
 
 
 def _subplots(*args, layout=None, **kwargs):
@@ -37,25 +39,20 @@ def save(fig, path):
     return path
 
 
-def draw_history(runs):
+def draw_history(runs, band=False):
     """Accuracy and loss against epoch for each (label, history rows) in `runs`: train solid,
-    validation dashed, one colour per run."""
+    validation dashed, the --watch set dotted, one colour per run. With `band`, the runs' mean for
+    each part, with a band of one standard deviation either side, instead of a line per run."""
     fig, (acc_ax, loss_ax) = _subplots(1, 2, figsize=(11, 4.2))
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    max_epoch = 1
-    for i, (label, history) in enumerate(runs):
-        colour = colours[i % len(colours)]
-        epochs = [row["epoch"] for row in history]
-        max_epoch = max([max_epoch, *epochs])
-        for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
-            for prefix, style, part in (("", TRAIN_STYLE, "train"), ("val_", VAL_STYLE, "validation")):
-                points = [(row["epoch"], row[prefix + metric]) for row in history if prefix + metric in row]
-                if points:
-                    xs, ys = zip(*points)
-                    name = f"{label} {part}" if len(runs) > 1 else part
-                    ax.plot(xs, ys, color=colour, label=name, **style)
+    max_epoch = max([1, *(row["epoch"] for _, history in runs for row in history)])
+    for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
+        if band:
+            _draw_band(ax, runs, metric, colours)
+        else:
+            _draw_lines(ax, runs, metric, colours)
     for ax, metric in ((acc_ax, "Accuracy"), (loss_ax, "Loss")):
-        ax.set_title(f"{metric} by epoch")
+        ax.set_title(f"{metric} by epoch" + (f" (mean of {len(runs)} runs, band: 1 s.d.)" if band else ""))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric.lower())
         ax.grid(True, alpha=0.3)
@@ -65,6 +62,35 @@ def draw_history(runs):
         fig.suptitle(runs[0][0])
     fig.tight_layout()
     return fig
+
+
+def _draw_lines(ax, runs, metric, colours):
+    for i, (label, history) in enumerate(runs):
+        for prefix, style, part in PARTS:
+            points = [(row["epoch"], row[prefix + metric]) for row in history if prefix + metric in row]
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, color=colours[i % len(colours)], label=f"{label} {part}" if len(runs) > 1 else part,
+                        **style)
+
+
+def _draw_band(ax, runs, metric, colours):
+    for j, (prefix, style, part) in enumerate(PARTS):
+        by_epoch = {}
+        for _, history in runs:
+            for row in history:
+                if prefix + metric in row:
+                    by_epoch.setdefault(row["epoch"], []).append(row[prefix + metric])
+        if not by_epoch:
+            continue
+        xs = sorted(by_epoch)
+        mean = np.array([np.mean(by_epoch[x]) for x in xs])
+        spread = np.array([np.std(by_epoch[x]) for x in xs])
+        ax.plot(xs, mean, color=colours[j], label=f"{part} (mean)", **style)
+        low, high = mean - spread, mean + spread
+        if metric == "accuracy":  # a band past 100% would show accuracies no run had
+            low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+        ax.fill_between(xs, low, high, color=colours[j], alpha=0.2, linewidth=0)
 
 
 def _epoch_ticks(max_epoch):
@@ -153,7 +179,8 @@ def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
     from digitcli.inference.evaluation import misclassified
 
     out_dir = Path(out_dir)
-    name = Path(result["model"]).stem
+    first, *others = result["model"].split(" + ")
+    name = Path(first).stem + (f"-ensemble{len(others) + 1}" if others else "")
     written = [save(draw_confusion(result["confusion_matrix"],
                                    f"{name}: confusion matrix, {100 * result['accuracy']:.2f}% of "
                                    f"{result['images']:,} test images"), out_dir / f"{name}-confusion.{fmt}")]

@@ -54,3 +54,21 @@ def data_for(settings, typed, data=None, test_data=None, mix=None, mix_size=None
         validation = len(raw.y_train) // 10
     dataset = dataset_from(raw, validation, settings.limit, test_data, mix, mix_size)
     return dataclasses.replace(settings, validation_size=validation), dataset
+
+
+def watch_set(path, labels_value=None):
+    """train --watch: (images, labels, source) of a labelled set, read as predict-csv reads it."""
+    from digitcli.errors import DigitcliError
+    from digitcli.inference import digit_files
+
+    import numpy as np
+
+    try:
+        batch = digit_files.read_inputs([path], strict=True, labels=labels_value)
+        truth = digit_files.parse_labels(labels_value, batch)
+    except DigitcliError as exc:
+        raise UsageProblem(str(exc), "--watch") from None
+    if not batch.files or any(t is None for t in truth):
+        raise UsageProblem(f"{path}: every digit watched needs a label; give --watch-labels FILE|D,D,... "
+                           "(or use files with a label column)", "--watch-labels")
+    return np.concatenate([f.images for f in batch.files]), np.array(truth, dtype=np.uint8), str(path)

@@ -26,9 +26,10 @@ __all__ = ["train", "TrainingInterrupted"]
 
 
 def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=to_stderr,
-          callbacks=(), distribute="none", replicas=None, tensorboard=None):
+          callbacks=(), distribute="none", replicas=None, tensorboard=None, watch=None):
     """Train, save the best checkpoint to `out` and return the metadata written beside it.
-    `callbacks` run after digitcli's own (benchmarks use this to time epochs). Under multi-worker
+    `callbacks` run after digitcli's own (benchmarks use this to time epochs). `watch` is a labelled
+    set of one's own, (images, labels, source), scored after every epoch. Under multi-worker
     distribution only the chief writes `out`; other workers return the metadata with "saved": False.
 
     A run that fails before its first epoch is complete removes the staging folder it made, so the
@@ -49,7 +50,7 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
         try:
             if tensorboard and role.chief:  # the chief alone writes logs, as it alone writes the model
                 callbacks = [*callbacks, _tensorboard(tensorboard)]
-            run = _Run(settings, dataset, out, staging, role, note, resumed=not created)
+            run = _Run(settings, dataset, out, staging, role, note, resumed=not created, watch=watch)
             return run.execute(verbose, export_onnx, callbacks, replicas)
         except TrainingInterrupted:
             raise
@@ -62,9 +63,9 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
 class _Run:
     """One training run inside its staging folder."""
 
-    def __init__(self, settings, dataset, out, staging, role, note, resumed):
+    def __init__(self, settings, dataset, out, staging, role, note, resumed, watch=None):
         self.settings, self.dataset, self.out, self.staging = settings, dataset, out, staging
-        self.role, self.note, self.resumed = role, note, resumed
+        self.role, self.note, self.resumed, self.watch = role, note, resumed, watch
 
     def execute(self, verbose, export_onnx, callbacks, replicas):
         from digitcli.quiet import import_tensorflow
@@ -106,7 +107,7 @@ class _Run:
         import tensorflow as tf
 
         from digitcli.nets.builders import build
-        from digitcli.nets.losses import keras_loss
+        from digitcli.nets.losses import BitsAccuracy, keras_loss
         from digitcli.nets.optimizers import optimizer
         from digitcli.training import distribute as dist
 
@@ -114,11 +115,13 @@ class _Run:
         steps = -(-n_images // s.batch_size)
         try:
             with strategy.scope():
-                model = build(s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init)
+                bits = s.encoding == "bits"
+                model = build(s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init,
+                              outputs=4 if bits else 10)
                 if s.init_from:
                     _start_from(model, s.init_from)
-                model.compile(optimizer=optimizer(s, steps), loss=keras_loss(s.loss, s.label_smoothing),
-                              metrics=["accuracy"], steps_per_execution=dist.steps_per_execution(
+                model.compile(optimizer=optimizer(s, steps), loss=keras_loss(s.loss, s.label_smoothing, s.encoding),
+                              metrics=[BitsAccuracy() if bits else "accuracy"], steps_per_execution=dist.steps_per_execution(
                                   self.role, strategy, min(choices.STEPS_PER_EXECUTION, steps)))
         except (tf.errors.ResourceExhaustedError, MemoryError, ValueError) as exc:
             raise OutputError(f"cannot build the {s.model} network ({type(exc).__name__}); "
@@ -142,7 +145,7 @@ class _Run:
 
         from digitcli.nets.optimizers import targets
         from digitcli.training import distribute as dist
-        from digitcli.training.callbacks import AtomicBackup, BestWeights, HistoryLog
+        from digitcli.training.callbacks import AtomicBackup, BestWeights, HistoryLog, WatchSet
 
         shape = model.input_shape[1:]
         x_train, y_train = model_input(images, shape), targets(labels, self.settings)
@@ -152,6 +155,7 @@ class _Run:
         self.monitor = "val_accuracy" if has_val else "accuracy"
         # Order matters for a kill between callbacks: the history row is written before the backup,
         # so a resumed run may repeat an epoch (its row is replaced) but never loses one.
+        watching = [WatchSet(model_input(self.watch[0], shape), targets(self.watch[1], self.settings))] if self.watch else []
         log = HistoryLog(self.staging / "history.csv")
         best = BestWeights(self.staging, self.monitor)
         backup = AtomicBackup(self.staging / "backup")
@@ -163,7 +167,7 @@ class _Run:
                 # Validation batches only change speed, not results: use large ones.
                 model.fit(**_fit_inputs(x_train, y_train, self.settings), epochs=self.settings.epochs,
                           validation_data=validation, validation_batch_size=1024,
-                          callbacks=[log, best, backup, stop.callback(keras), *callbacks], verbose=verbose)
+                          callbacks=[*watching, log, best, backup, stop.callback(keras), *callbacks], verbose=verbose)
         except OSError as exc:  # writing the backup, best weights or log: full disk and the like
             raise fileio.explain_os_error(self.staging, exc) from None
         except (tf.errors.ResourceExhaustedError, MemoryError):
@@ -214,6 +218,7 @@ class _Run:
             "versions": _versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "run": rundir.run_id(self.staging),
+            **({"watch": {"source": self.watch[2], "images": len(self.watch[1])}} if self.watch else {}),
         }
 
 

@@ -1,0 +1,53 @@
+"""train --runs N: N independent runs of one recipe, seeds seed ... seed+N-1, as the seed's paper
+trains six instances of its network; and the summary of their test scores."""
+
+import dataclasses
+import statistics
+from pathlib import Path
+
+from digitcli.errors import DigitcliError, to_stderr
+from digitcli.inference import modelfile
+from digitcli.training import rundir
+
+
+def outputs(out, runs):
+    """The model file of each run: `out` itself for one run, NAME.run1.keras ... for several."""
+    out = Path(out)
+    return [out] if runs == 1 else [out.with_name(f"{out.stem}.run{k}{out.suffix}") for k in range(1, runs + 1)]
+
+
+def _finished(path, settings):
+    """Whether `path` holds this very run's model, complete (its run folder gone)."""
+    if not path.exists() or rundir.staging_dir(path).exists():
+        return False
+    try:
+        return modelfile.read_metadata(path).get("settings") == settings.as_dict()
+    except DigitcliError:
+        return False
+
+
+def train_runs(train, settings, dataset, out, runs, *, resume=False, note=to_stderr, **options):
+    """Each run's metadata. With `resume`, runs already finished are kept and the others continued."""
+    found = []
+    for k, path in enumerate(outputs(out, runs)):
+        chosen = dataclasses.replace(settings, seed=settings.seed + k)
+        if resume and runs > 1 and _finished(path, chosen):
+            note(f"run {k + 1} of {runs} ({path}) had finished; keeping it")
+            found.append(modelfile.read_metadata(path))
+            continue
+        if runs > 1:
+            note(f"run {k + 1} of {runs}: seed {chosen.seed}, {path}")
+        found.append(train(chosen, dataset, path, resume=resume, note=note, **options))
+    return found
+
+
+def summary(metas, paths):
+    """One line per run, then the mean and standard deviation of the test accuracies."""
+    lines = [f"run {k}: seed {m['settings']['seed']}, test accuracy {100 * m['test']['accuracy']:.2f}% "
+             f"(best: epoch {m['best_epoch']} of {len(m['history'])}), {path}"
+             for k, (m, path) in enumerate(zip(metas, paths), 1)]
+    scores = [100 * m["test"]["accuracy"] for m in metas]
+    spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
+    lines.append(f"mean test accuracy {statistics.mean(scores):.2f}% ± {spread:.2f} (standard deviation over "
+                 f"{len(scores)} runs)")
+    return lines
