@@ -112,40 +112,6 @@ def _cuts(mask, parts, stroke):
     return found
 
 
-def _pinch(mask, stroke):
-    """Touching digits split where they touch: the mark is eroded until it falls into two big parts,
-    and each ink pixel goes to the nearer part. Finds the contact of digits that overlap in width,
-    which no top-to-bottom cut separates. [] when erosion never splits it so."""
-    from scipy import ndimage
-
-    top, bottom, left, right = _box(mask)
-    piece = mask[top:bottom, left:right]
-    core, area = piece, piece.sum()
-    for _ in range(max(2, int(stroke * 0.6))):
-        core = ndimage.binary_erosion(core)
-        labels, n = ndimage.label(core, structure=np.ones((3, 3)))
-        if n < 2:
-            if n == 0:
-                return []
-            continue
-        sizes = ndimage.sum(core, labels, index=np.arange(1, n + 1))
-        big = [int(i) + 1 for i in np.argsort(-sizes)[:2] if sizes[i] >= 0.15 * core.sum()]
-        if len(big) < 2:
-            continue
-        _, (rows, cols) = ndimage.distance_transform_edt(~np.isin(labels, big), return_indices=True)
-        nearest = labels[rows, cols]
-        parts = [piece & (nearest == b) for b in big]
-        if min(p.sum() for p in parts) < 0.15 * area:
-            return []
-        found = []
-        for part in sorted(parts, key=lambda p: np.flatnonzero(p.any(axis=0)).mean()):
-            whole = np.zeros_like(mask)
-            whole[top:bottom, left:right] = part
-            found.append(whole)
-        return found
-    return []
-
-
 def _candidates(marks, row_height, stroke):
     """Transitions of the dynamic programme: (from mark i, to mark j, [digit masks], strokes cut,
     the widest gap between the marks grouped, in row heights)."""
@@ -164,9 +130,6 @@ def _candidates(marks, row_height, stroke):
                 if right - left > 0.4 * (parts - 1) * row_height:
                     for pieces, crossed in _cuts(marks[i], parts, stroke):
                         moves.append((i, i + 1, pieces, crossed, 0.0))
-            pinched = _pinch(marks[i], stroke)
-            if pinched:
-                moves.append((i, i + 1, pinched, 1.0, 0.0))  # it cut through a stroke's width, about
     return moves
 
 
