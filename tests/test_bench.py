@@ -63,3 +63,10 @@ def test_serve_load_bench_prints_throughput_latency_and_memory():
     assert lines[3].startswith("answers differing from the sequential ones: 0 of ")
     assert 20 < float(lines[4].split(": ")[1].split()[0]) < 2000  # MB
     assert lines[5] == "server exit status after SIGTERM: 0"
+
+
+def test_segmentation_tuning_prints_the_shipped_weights_the_best_and_the_oracle(real_data):
+    lines = bench("bench/tune_segmentation.py", "--data", real_data, "--singles", "6", "--strips", "3")
+    assert lines[0].startswith("shipped weights: singles ") and "strips " in lines[0]
+    assert all(line.startswith("singles ") and "Weights(" in line for line in lines[1:6])
+    assert lines[6].startswith("oracle, singles: ") and lines[7].startswith("oracle, strips: ")

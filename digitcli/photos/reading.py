@@ -25,9 +25,9 @@ MAX_GROUP = 3  # marks that may make one digit
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each prior counts against the model's log-confidence. Fitted by a grid search on
-    photos of MNIST *training* digits (700 singles and 350 strips of 4, made as bench/photo_digits.py
-    makes them, `--split train`), so that the test digits the benchmark reports on stay unseen."""
+    """How much each prior counts against the model's log-confidence. Fitted by a grid search
+    (bench/tune_segmentation.py) on photos of MNIST *training* digits, 700 singles and 350 strips of 4
+    made as bench/photo_digits.py makes them, so that the test digits it reports on stay unseen."""
 
     low: float = 4.0  # per unit of height below 0.55 of the row's (a bar alone is low)
     wide: float = 1.0  # per unit of width / height beyond `wide_above`
@@ -35,9 +35,6 @@ class Weights:
     cut_ink: float = 0.25  # per stroke width of ink a cut crosses, beyond `cut_free`
     cut_free: float = 0.0
     per_digit: float = 0.2  # each digit read: offsets the fewer log terms a merged reading sums
-    gap: float = 0.0  # per row height of clear paper between marks read as one digit
-    narrow: float = 0.0  # per unit of width / height below `narrow_below`, for digits other than 1
-    narrow_below: float = 0.4
 
 
 WEIGHTS = Weights()
@@ -113,56 +110,50 @@ def _cuts(mask, parts, stroke):
 
 
 def _candidates(marks, row_height, stroke):
-    """Transitions of the dynamic programme: (from mark i, to mark j, [digit masks], strokes cut,
-    the widest gap between the marks grouped, in row heights)."""
+    """Transitions of the dynamic programme: (from mark i, to mark j, [digit masks], strokes cut)."""
     moves = []
-    boxes = [_box(m) for m in marks]
     for i in range(len(marks)):
-        union, gap, reach = np.zeros_like(marks[0]), 0.0, boxes[i][3]
+        union = np.zeros_like(marks[0])
         for j in range(i + 1, min(len(marks), i + MAX_GROUP) + 1):
             union = union | marks[j - 1]
-            gap = max(gap, (boxes[j - 1][2] - reach) / row_height) if j > i + 1 else 0.0
-            reach = max(reach, boxes[j - 1][3])
-            moves.append((i, j, [union.copy()], 0.0, gap))
+            moves.append((i, j, [union.copy()], 0.0))
         _, _, left, right = _box(marks[i])
         if right - left > 0.4 * row_height:
             for parts in (2, 3):
                 if right - left > 0.4 * (parts - 1) * row_height:
                     for pieces, crossed in _cuts(marks[i], parts, stroke):
-                        moves.append((i, i + 1, pieces, crossed, 0.0))
+                        moves.append((i, i + 1, pieces, crossed))
     return moves
 
 
 def features(marks, read):
     """Every way to read each stretch of marks, with what the score needs: [(i, j, [digit masks],
-    strokes cut, gap, [(log-confidence, height / row height, width / height, digit read) per digit])]."""
+    strokes cut, [(log-confidence, height / row height, width / height, digit read) per digit])]."""
     ink = np.zeros_like(marks[0])
     for m in marks:
         ink |= m
     top, bottom, _, _ = _box(ink)
     row_height = bottom - top
     moves = _candidates(marks, row_height, _stroke_width(ink))
-    probabilities = read(np.stack([to_mnist(d) for _, _, pieces, _, _ in moves for d in pieces]))
+    probabilities = read(np.stack([to_mnist(d) for _, _, pieces, _ in moves for d in pieces]))
     found, k = [], 0
-    for i, j, pieces, crossed, gap in moves:
+    for i, j, pieces, crossed in moves:
         digits = []
         for d in pieces:
             confidence = float(probabilities[k].max())
             digits.append((float(np.log(max(confidence, 1e-6))), *_shape(d, row_height), int(probabilities[k].argmax())))
             k += 1
-        found.append((i, j, pieces, crossed, gap, digits))
+        found.append((i, j, pieces, crossed, digits))
     return found
 
 
 def score(move, weights=WEIGHTS):
-    _, _, _, crossed, gap, digits = move
-    total = -weights.cut_ink * max(0.0, crossed - weights.cut_free) - weights.gap * max(0.0, gap)
-    for log_confidence, height, aspect, digit in digits:
+    _, _, _, crossed, digits = move
+    total = -weights.cut_ink * max(0.0, crossed - weights.cut_free)
+    for log_confidence, height, aspect, _ in digits:
         total += log_confidence + weights.per_digit
         total -= weights.low * max(0.0, 0.55 - height) / 0.55  # a bar or a stroke alone is low
         total -= weights.wide * max(0.0, aspect - weights.wide_above)  # two digits side by side are wide
-        if digit != 1:  # only a 1 is this narrow: a slice of a wider digit is not
-            total -= weights.narrow * max(0.0, weights.narrow_below - aspect)
     return total
 
 
