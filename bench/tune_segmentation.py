@@ -30,12 +30,9 @@ def candidates(img, read):
 
     buffer = io.BytesIO()
     img.save(buffer, format="PNG")
-    mask = page_mask(read_gray("photo.png", buffer.getvalue()))
-    digits = segment._merge_overlapping(segment._pieces(mask, "photo"))
-    largest = max(d[0].sum() for d in digits)
-    marks = [d[0] for d in digits if d[0].sum() >= 0.03 * largest]
-    moves = reading.features(marks, read)
-    return len(marks), [(i, j, [f[3] for f in found], crossed, found) for i, j, _, crossed, found in moves]
+    found = segment.marks(page_mask(read_gray("photo.png", buffer.getvalue())), "photo")
+    moves = reading.features(found, read)
+    return len(found), [(i, j, [f[3] for f in digits], crossed, digits) for i, j, _, crossed, digits in moves]
 
 
 def accuracy(cases, weights):

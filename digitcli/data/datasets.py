@@ -190,22 +190,14 @@ def load_digit_folder(folder, hold_out=True):
         truth = digit_files.parse_labels(str(found[0]) if found else None, batch)
     except DigitcliError as exc:
         raise DataError(str(exc).replace("--labels", "the labels file")) from None
-    missing = [f.name for f, row in _rows(batch) if truth[row] is None]
+    names = [f.name for f in batch.files for _ in f.images]  # the file of each image, in order
+    missing = [name for name, label in zip(names, truth) if label is None]
     if missing:
         where = f"in {found[0]}" if found else f"(no file,label CSV in {folder}, and no label column)"
         raise DataError(f"{missing[0]}: no label {where}; training needs a label for every digit "
                         f"({len(missing)} without one)")
     images = np.concatenate([f.images for f in batch.files])
     return _held_out(images, np.array(truth, dtype=np.uint8), str(folder), hold_out, shuffle=True)
-
-
-def _rows(batch):
-    """(file, index of its first image in the whole batch) per image."""
-    k = 0
-    for f in batch.files:
-        for _ in f.images:
-            yield f, k
-            k += 1
 
 
 def load_keras_download():

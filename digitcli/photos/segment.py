@@ -103,20 +103,30 @@ def _cut(piece, parts):
 MAX_MARKS = 12  # beyond this many marks, slivers are joined by geometry before the model decides
 
 
+def marks(mask, name="image"):
+    """The ink masks, left to right, among which the model chooses (reading.py): pieces overlapping
+    in width joined, specks of noise dropped."""
+    digits = _merge_overlapping(_pieces(mask, name))
+    return _marks(digits, max(p[4] for p in digits) - min(p[3] for p in digits))
+
+
+def _marks(digits, height):
+    largest = max(p[0].sum() for p in digits)
+    found = [p for p in digits if p[0].sum() >= 0.03 * largest]  # specks of noise
+    if len(found) > MAX_MARKS:
+        found = _absorb_slivers(found, height)
+    return [p[0] for p in found]
+
+
 def split_digits(mask, count=None, name="image", read=None):
     """Ink masks of the digits in `mask`, left to right. With `read` (images to probabilities), the
     model chooses among the ways to group and cut the marks (reading.py); else geometry decides."""
-    pieces = _pieces(mask, name)
-    digits = _merge_overlapping(pieces)
+    digits = _merge_overlapping(_pieces(mask, name))
     height = max(p[4] for p in digits) - min(p[3] for p in digits)
     if read is not None:
         from digitcli.photos.reading import best_split
 
-        largest = max(p[0].sum() for p in digits)
-        marks = [p for p in digits if p[0].sum() >= 0.03 * largest]  # specks of noise
-        if len(marks) > MAX_MARKS:
-            marks = _absorb_slivers(marks, height)
-        found = best_split([p[0] for p in marks], read, count)
+        found = best_split(_marks(digits, height), read, count)
         if found is not None:
             return found
     digits = _absorb_slivers(digits, height)
