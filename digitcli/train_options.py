@@ -8,7 +8,10 @@ from digitcli.cliparams import FiniteRange, data_option, parse_hidden
 
 def per_model(key):
     """A per-architecture default for --help: '256 for dense, 64 for cnn, 64 for book-cnn'."""
-    return ", ".join(f"{chosen[key]} for {name}" for name, chosen in settings.MODEL_DEFAULTS.items())
+    def shown(value):
+        return ",".join(map(str, value)) or "none" if isinstance(value, tuple) and key == "hidden" else value
+
+    return ", ".join(f"{shown(chosen[key])} for {name}" for name, chosen in settings.MODEL_DEFAULTS.items())
 
 
 def preset_names():
@@ -45,7 +48,7 @@ _TRAIN_OPTIONS = [
                       "a set under 20,000 images]"),
     click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N training images only."),
     click.option("--hidden", callback=parse_hidden, default=None, metavar="N,N,...",
-                 help="Hidden Dense layer sizes.  [default: 400,100 for dense, none for cnn, 100 for book-cnn]"),
+                 help=f"Hidden Dense layer sizes.  [default: {per_model('hidden')}]"),
     click.option("--activation", type=click.Choice(settings.ACTIVATIONS), default=settings.ACTIVATION),
     click.option("--output", type=click.Choice(settings.OUTPUTS), default=settings.OUTPUTS[0],
                  help="Activation of the 10 outputs."),

@@ -6,6 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import pytest
 from conftest import ROOT
 
 from digitcli import settings as defaults
@@ -62,8 +64,6 @@ def _mask(line):
     return re.sub(r"in \d+\.\d s;", "in N s;", line)
 
 
-import pytest  # noqa: E402
-
 
 @pytest.mark.parametrize("command,expected", console_examples(), ids=[c for c, _ in console_examples()])
 def test_readme_example_output_is_real(command, expected, tmp_path):
@@ -111,3 +111,34 @@ def test_the_fine_tuning_walkthrough_reads_the_writer_better_and_keeps_mnist(rea
     assert shipped - tuned <= 0.3
     row = next(line for line in README.splitlines() if line.startswith("| fine-tuned from it, as above"))
     assert f"{tuned:.2f}%" in row  # the README's figure is what this run measured
+
+
+@pytest.mark.slow
+def test_the_book_beating_commands_train_five_runs_and_score_their_ensemble(tmp_path):
+    """The README's `best` commands, run in a scratch folder on small made-up data and one epoch (the
+    real ones take about 50 minutes): five bn-cnn runs with seeds 0-4, then their ensemble's score,
+    which must be the accuracy of the five models' mean probabilities."""
+    from conftest import write_idx_folder
+
+    from digitcli.data.datasets import load_raw
+    from digitcli.inference.predictors import load_predictor
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=100, ink=250, noise=5)
+    block = re.search(r"<!-- best -->\n```bash\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    assert len(block) == 2 and "--preset best --runs 5" in block[0]
+    outputs = []
+    for command, extra in zip(block, (" --epochs 1", " --format json")):
+        result = subprocess.run(["bash", "-c", command.replace("../shared/data/mnist", str(data)) + extra],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+        outputs.append(result.stdout)
+    paths = [tmp_path / "runs" / f"best.run{k}.keras" for k in range(1, 6)]
+    saved = [json.loads(p.with_suffix(".json").read_text()) for p in paths]
+    assert [(m["settings"]["preset"], m["architecture"], m["settings"]["seed"]) for m in saved] == [
+        ("best", "bn-cnn", seed) for seed in range(5)]
+    assert all(m["settings"]["augment"] == "affine" and m["settings"]["epochs"] == 1 for m in saved)
+    result = json.loads(outputs[1])
+    assert result["architecture"] == "ensemble of 5: " + ", ".join(["bn-cnn"] * 5)
+    raw = load_raw(data)
+    mean = np.mean([load_predictor(p).probabilities(raw.x_test) for p in paths], axis=0)
+    assert result["accuracy"] == pytest.approx(float((mean.argmax(axis=1) == raw.y_test).mean()))

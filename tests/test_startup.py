@@ -45,11 +45,11 @@ def test_help_shows_defaults_and_environment_variables():
 
     out = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
     assert re.search(r"--epochs INTEGER RANGE \[default: 10 for dense, 1 for cnn, 10 for keras-convnet, "
-                     r"10 for book-cnn\] \[x>=1\]", out)
+                     r"10 for book-cnn, 10 for bn-cnn\] \[x>=1\]", out)
     assert re.search(r"--batch-size INTEGER RANGE Global batch size\. \[default: 256 for dense, 256 for cnn, "
-                     r"64 for keras-convnet, 64 for book-cnn\] \[x>=1\]", out)
+                     r"64 for keras-convnet, 64 for book-cnn, 256 for bn-cnn\] \[x>=1\]", out)
     assert re.search(r"\[default: cosine for dense, onecycle for cnn, constant for keras-convnet, "
-                     r"constant for book-cnn\]", out)
+                     r"constant for book-cnn, onecycle for bn-cnn\]", out)
     assert re.search(r"--data PATH .*\[env var: DIGITCLI_DATA\]", out)
     out = " ".join(CliRunner().invoke(cli, ["predict-csv", "--help"]).output.split())
     assert re.search(r"--model PATH Model file; give --model again for an ensemble \(probabilities averaged\)\. "
@@ -106,4 +106,4 @@ def test_shell_completion_for_bash_zsh_and_fish():
     words = complete(_DIGITCLI_COMPLETE="bash_complete", COMP_WORDS="digitcli pre", COMP_CWORD="1").split()
     assert words == ["plain,predict-csv", "plain,predict-image", "plain,prepare", "plain,presets"]
     models = complete(_DIGITCLI_COMPLETE="bash_complete", COMP_WORDS="digitcli train --model ", COMP_CWORD="3")
-    assert models.split() == ["plain,dense", "plain,cnn", "plain,keras-convnet", "plain,book-cnn"]
+    assert models.split() == ["plain,dense", "plain,cnn", "plain,keras-convnet", "plain,book-cnn", "plain,bn-cnn"]

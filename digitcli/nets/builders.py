@@ -4,8 +4,8 @@ import keras
 from keras import initializers, layers, regularizers
 
 from digitcli.errors import UsageProblem
+from digitcli.settings import MODEL_DEFAULTS
 
-DEFAULT_HIDDEN = {"dense": (400, 100), "cnn": (512,), "keras-convnet": (), "book-cnn": (100,)}
 # MNIST's pixel mean and standard deviation on [0, 1]: the cnn normalises its input with them inside
 # the model, so every caller (CSV, photo, ONNX) keeps feeding plain [0, 1] pixels.
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -49,6 +49,18 @@ def _conv_pool(model, layers_spec, activation, l2, init):
     return model
 
 
+def _normalised_input(name):
+    return keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels"),
+                             layers.Rescaling(1.0 / MNIST_STD, offset=-MNIST_MEAN / MNIST_STD, name="normalise")],
+                            name=name)
+
+
+def _batch_norm(model, name, activation):
+    # The layer before has no bias: batch norm's own shift takes its place.
+    model.add(layers.BatchNormalization(name=f"{name}_norm"))
+    model.add(layers.Activation(activation, name=f"{name}_{activation}"))
+
+
 def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot",
                 outputs=10):
     """Input(784) → Dense(h, activation)... → Dropout → Dense(10, output)."""
@@ -63,9 +75,7 @@ def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="sof
     normalise by MNIST's mean and std → Conv(24,5) → Pool → Conv(32,3) → Pool → Flatten → Dense(512)
     → Dense(10). About 60% of the keras.io convnet's multiply-adds per image. Dense(512) read 99.08%
     after one epoch (median of 3 seeds) against 99.02% with the recipe's 256, for 0.4 s more."""
-    model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels"),
-                              layers.Rescaling(1.0 / MNIST_STD, offset=-MNIST_MEAN / MNIST_STD, name="normalise")],
-                             name="cnn")
+    model = _normalised_input("cnn")
     _conv_pool(model, [(24, 5), (32, 3)], activation, l2, init)
     return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
@@ -87,15 +97,38 @@ def build_book_cnn(hidden=(100,), activation="relu", dropout=0.0, l2=0.0, output
     return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-BUILDERS = {"dense": build_dense, "cnn": build_cnn, "keras-convnet": build_keras_convnet, "book-cnn": build_book_cnn}
+def build_bn_cnn(hidden=(256,), activation="relu", dropout=0.3, l2=0.0, output="softmax", init="glorot",
+                 outputs=10):
+    """The cnn's shape with batch norm after every layer but the last, wider, and dropout before the
+    output: normalise → Conv(24,5) → BN → Pool → Conv(48,3) → BN → Pool → Dense(256) → BN → Dropout →
+    Dense(10). The `best` preset trains it, aiming at the book's 99.60% on a 2-core CPU."""
+    model = _normalised_input("bn-cnn")
+    for i, (filters, size) in enumerate([(24, 5), (48, 3)], 1):
+        model.add(layers.Conv2D(filters, size, use_bias=False, kernel_regularizer=_reg(l2), name=f"conv{i}",
+                                **_init(init)))
+        _batch_norm(model, f"conv{i}", activation)
+        model.add(layers.MaxPooling2D(2, name=f"pool{i}"))
+    model.add(layers.Flatten(name="flatten"))
+    for i, units in enumerate(hidden, 1):
+        model.add(layers.Dense(units, use_bias=False, kernel_regularizer=_reg(l2), name=f"hidden{i}", **_init(init)))
+        _batch_norm(model, f"hidden{i}", activation)
+    return _head(model, (), activation, dropout, l2, output, init, outputs)
 
 
-def build(name, hidden=None, activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot", outputs=10):
+BUILDERS = {"dense": build_dense, "cnn": build_cnn, "keras-convnet": build_keras_convnet, "book-cnn": build_book_cnn,
+            "bn-cnn": build_bn_cnn}
+
+
+def build(name, hidden=None, activation="relu", dropout=None, l2=0.0, output="softmax", init="glorot", outputs=10):
+    """The network `name` with these settings; hidden sizes and dropout left None are the
+    architecture's defaults (settings.MODEL_DEFAULTS)."""
     try:
         builder = BUILDERS[name]
     except KeyError:
         raise UsageProblem(f"unknown model {name!r}; choose one of {', '.join(BUILDERS)}", "--model") from None
     if hidden is None:
-        hidden = DEFAULT_HIDDEN[name]
+        hidden = MODEL_DEFAULTS[name]["hidden"]
+    if dropout is None:
+        dropout = MODEL_DEFAULTS[name]["dropout"]
     return builder(hidden=tuple(hidden), activation=activation, dropout=dropout, l2=l2, output=output, init=init,
                    outputs=outputs)

@@ -48,6 +48,18 @@ PRESETS = {
                      "batch_size": 256, "loss": "crossentropy", "output": "softmax", "init": "glorot",
                      "augment": "affine", "validation_size": 10_000, "schedule": "onecycle", "label_smoothing": 0.1, "encoding": "onehot"},
     },
+    "best": {
+        "about": "The book's best, chased on a 2-core CPU: bn-cnn (batch norm, dropout 0.3) on all 60,000 "
+                 "training images distorted afresh every epoch, one-cycle Adam peaking at 0.005, batch 256, "
+                 "label smoothing 0.1, 40 epochs (about 10 minutes).",
+        "reference": "Nielsen ch. 6: 99.60% with one network, 99.67% with an ensemble of five",
+        "target": 0.996,
+        "settings": {"model": "bn-cnn", "hidden": (256,), "activation": "relu", "dropout": 0.3, "l2": 0.0,
+                     "optimizer": "adam", "lr": 0.005, "momentum": 0.0, "adam_betas": (0.9, 0.999), "epochs": 40,
+                     "batch_size": 256, "loss": "crossentropy", "output": "softmax", "init": "glorot",
+                     "augment": "affine", "validation_size": 0, "schedule": "onecycle", "label_smoothing": 0.1,
+                     "encoding": "onehot"},
+    },
     "nielsen-ch1": {
         "about": "Nielsen ch. 1: 784-30-10 sigmoid, quadratic cost, plain SGD eta 3.0, mini-batch 10.",
         "reference": "about 95% (Nielsen, ch. 1)",
