@@ -8,8 +8,8 @@ from digitcli.cliparams import FiniteRange, data_option, parse_hidden
 
 def per_model(key):
     """A per-architecture default for --help: '256 for dense, 64 for cnn, 64 for book-cnn'."""
-    def shown(value):
-        return ",".join(map(str, value)) or "none" if isinstance(value, tuple) and key == "hidden" else value
+    def shown(value):  # layer sizes as --hidden takes them; "none" for no hidden layer
+        return (",".join(map(str, value)) or "none") if isinstance(value, tuple) else value
 
     return ", ".join(f"{shown(chosen[key])} for {name}" for name, chosen in settings.MODEL_DEFAULTS.items())
 

@@ -50,6 +50,8 @@ def test_help_shows_defaults_and_environment_variables():
                      r"64 for keras-convnet, 64 for book-cnn, 256 for bn-cnn\] \[x>=1\]", out)
     assert re.search(r"\[default: cosine for dense, onecycle for cnn, constant for keras-convnet, "
                      r"constant for book-cnn, onecycle for bn-cnn\]", out)
+    assert re.search(r"--hidden N,N,\.\.\. Hidden Dense layer sizes\. \[default: 400,100 for dense, 512 for cnn, "
+                     r"none for keras- ?convnet, 100 for book-cnn, 256 for bn-cnn\]", out)
     assert re.search(r"--data PATH .*\[env var: DIGITCLI_DATA\]", out)
     out = " ".join(CliRunner().invoke(cli, ["predict-csv", "--help"]).output.split())
     assert re.search(r"--model PATH Model file; give --model again for an ensemble \(probabilities averaged\)\. "
