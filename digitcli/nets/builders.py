@@ -61,16 +61,14 @@ def _batch_norm(model, name, activation):
     model.add(layers.Activation(activation, name=f"{name}_{activation}"))
 
 
-def build_dense(hidden=(400, 100), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot",
-                outputs=10):
+def build_dense(hidden, activation, dropout, l2, output, init, outputs):
     """Input(784) → Dense(h, activation)... → Dropout → Dense(10, output)."""
     model = keras.Sequential(name="dense")
     model.add(keras.Input(shape=(784,), name="pixels"))
     return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot",
-                outputs=10):
+def build_cnn(hidden, activation, dropout, l2, output, init, outputs):
     """A small fast convnet, tuomaso/train_mnist_fast's with a wider dense layer: Input(28,28,1) →
     normalise by MNIST's mean and std → Conv(24,5) → Pool → Conv(32,3) → Pool → Flatten → Dense(512)
     → Dense(10). About 60% of the keras.io convnet's multiply-adds per image. Dense(512) read 99.08%
@@ -80,8 +78,7 @@ def build_cnn(hidden=(512,), activation="relu", dropout=0.0, l2=0.0, output="sof
     return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_keras_convnet(hidden=(), activation="relu", dropout=0.5, l2=0.0, output="softmax", init="glorot",
-                outputs=10):
+def build_keras_convnet(hidden, activation, dropout, l2, output, init, outputs):
     """keras.io's convnet, exactly: Input(28,28,1) → Conv(32,3) → Pool → Conv(64,3) → Pool → Flatten →
     [Dense(h)...] → Dropout → Dense(10)."""
     model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels")], name="keras-convnet")
@@ -89,16 +86,14 @@ def build_keras_convnet(hidden=(), activation="relu", dropout=0.5, l2=0.0, outpu
     return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_book_cnn(hidden=(100,), activation="relu", dropout=0.0, l2=0.0, output="softmax", init="glorot",
-                outputs=10):
+def build_book_cnn(hidden, activation, dropout, l2, output, init, outputs):
     """Nielsen's chapter 6 network: Conv(20,5) → Pool(2) → Conv(40,5) → Pool(2) → Dense(100) → Dense(10)."""
     model = keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels")], name="book-cnn")
     _conv_pool(model, [(20, 5), (40, 5)], activation, l2, init)
     return _head(model, hidden, activation, dropout, l2, output, init, outputs)
 
 
-def build_bn_cnn(hidden=(256,), activation="relu", dropout=0.3, l2=0.0, output="softmax", init="glorot",
-                 outputs=10):
+def build_bn_cnn(hidden, activation, dropout, l2, output, init, outputs):
     """The cnn's shape with batch norm after every layer but the last, wider, and dropout before the
     output: normalise → Conv(24,5) → BN → Pool → Conv(48,3) → BN → Pool → Dense(256) → BN → Dropout →
     Dense(10). The `best` preset trains it, aiming at the book's 99.60% on a 2-core CPU."""
@@ -130,5 +125,5 @@ def build(name, hidden=None, activation="relu", dropout=None, l2=0.0, output="so
         hidden = MODEL_DEFAULTS[name]["hidden"]
     if dropout is None:
         dropout = MODEL_DEFAULTS[name]["dropout"]
-    return builder(hidden=tuple(hidden), activation=activation, dropout=dropout, l2=l2, output=output, init=init,
-                   outputs=outputs)
+    # The builders take every setting: their defaults live in one place, settings.MODEL_DEFAULTS.
+    return builder(tuple(hidden), activation, dropout, l2, output, init, outputs)
