@@ -62,7 +62,7 @@ def test_bn_cnn_normalises_each_layer_and_drops_out_before_the_output():
                      "Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]
     convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
     assert [(c.filters, c.kernel_size) for c in convs] == [(32, (5, 5)), (64, (3, 3))]
-    # No bias before batch norm (its shift is the bias): conv 5*5*24, conv 3*3*24*48, dense 1200*256,
+    # No bias before batch norm (its shift is the bias): conv 5*5*32, conv 3*3*32*64, dense 1600*256,
     # then each norm's 4 vectors, and the output layer's weights and biases.
     assert model.count_params() == 800 + 18_432 + 1_600 * 256 + 4 * (32 + 64 + 256) + 2_570
     assert model.layers[13].rate == 0.3

@@ -116,7 +116,7 @@ def test_the_fine_tuning_walkthrough_reads_the_writer_better_and_keeps_mnist(rea
 @pytest.mark.slow
 def test_the_best_preset_commands_train_five_runs_and_score_their_ensemble(tmp_path):
     """The README's `best` commands, run in a scratch folder on small made-up data and one epoch (the
-    real ones take about 50 minutes): five bn-cnn runs with seeds 0-4, then their ensemble's score,
+    real ones take about an hour): five bn-cnn runs with seeds 0-4, then their ensemble's score,
     which must be the accuracy of the five models' mean probabilities."""
     from conftest import write_idx_folder
 
