@@ -28,8 +28,21 @@ from digitcli.settings import TrainSettings  # noqa: E402
 
 
 def keras_io_first_epoch(data, seed):
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "plain_keras_convnet.py"), "--data", data,
-                          "--epochs", "1", "--seed", str(seed)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "plain_keras_convnet.py"),
+            "--data",
+            data,
+            "--epochs",
+            "1",
+            "--seed",
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     parts = out.split()
     return float(parts[2]), float(parts[6].rstrip("%")) / 100
 
@@ -43,8 +56,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--also", action="append", default=None, metavar="JSON",
-                        help='other cnn settings to time, e.g. \'{"epochs": 3, "lr": 0.005}\'; repeatable')
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=None,
+        metavar="JSON",
+        help='other cnn settings to time, e.g. \'{"epochs": 3, "lr": 0.005}\'; repeatable',
+    )
     args = parser.parse_args()
     variants = ["{}", *(args.also if args.also is not None else ['{"epochs": 3, "lr": 0.005}'])]
     results = {v: [] for v in variants}
@@ -57,22 +75,30 @@ def main():
             rows, meta = timed_training(TrainSettings(model="cnn", seed=seed, **json.loads(variant)), args.data, "cnn")
             results[variant].append(rows)
             trail = ", ".join(f"ep {e}: {s:.1f} s {100 * a:.2f}%" for e, s, a in rows)
-            print(f"seed {seed}: digitcli cnn {_label(variant)}: {trail}; kept checkpoint "
-                  f"{100 * meta['test']['accuracy']:.2f}%", flush=True)
+            print(
+                f"seed {seed}: digitcli cnn {_label(variant)}: {trail}; kept checkpoint "
+                f"{100 * meta['test']['accuracy']:.2f}%",
+                flush=True,
+            )
     ref = statistics.median(reference)
     print(f"\nkeras.io convnet first epoch, median: {ref:.1f} s")
     for variant, runs in results.items():
         final = statistics.median(r[-1][2] for r in runs)
         seconds = statistics.median(r[-1][1] for r in runs)
-        print(f"digitcli cnn {_label(variant)}: median test accuracy {100 * final:.2f}% after {seconds:.1f} s "
-              f"= {seconds / ref:.2f} keras.io epochs")
+        print(
+            f"digitcli cnn {_label(variant)}: median test accuracy {100 * final:.2f}% after {seconds:.1f} s "
+            f"= {seconds / ref:.2f} keras.io epochs"
+        )
         for target in (0.99, 0.993):
             times = [reached(r, target)[1] for r in runs]
             if all(t is not None for t in times):
                 t = statistics.median(times)
                 print(f"    time to {100 * target:.1f}%: median {t:.1f} s = {t / ref:.2f} keras.io epochs")
             else:
-                print(f"    time to {100 * target:.1f}%: not reached in {sum(t is None for t in times)} of {len(times)} runs")
+                print(
+                    f"    time to {100 * target:.1f}%: not reached in "
+                    f"{sum(t is None for t in times)} of {len(times)} runs"
+                )
 
 
 if __name__ == "__main__":

@@ -24,9 +24,15 @@ from digitcli.data.datasets import load_raw  # noqa: E402
 
 def model():
     keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(400, activation="relu"),
-                             keras.layers.Dense(100, activation="relu"), keras.layers.Dropout(0.5),
-                             keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(400, activation="relu"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 class Clock(keras.callbacks.Callback):
@@ -42,12 +48,21 @@ class Clock(keras.callbacks.Callback):
 
 def run(x, y, epochs, steps_per_execution=1, jit_compile=False, pipeline=False):
     m = model()
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-              steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+    m.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
     clock = Clock()
     if pipeline:
-        data = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0, reshuffle_each_iteration=True)
-                .batch(64).prefetch(tf.data.AUTOTUNE))
+        data = (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=0, reshuffle_each_iteration=True)
+            .batch(64)
+            .prefetch(tf.data.AUTOTUNE)
+        )
         m.fit(data, epochs=epochs, verbose=0, callbacks=[clock])
     else:
         m.fit(x, y, batch_size=64, epochs=epochs, verbose=0, callbacks=[clock])
@@ -76,7 +91,7 @@ def main():
     ]
     print(f"{'variant':34s} {'first s':>8s} {'s/epoch':>8s} {'ratio':>6s}")
     reference = None
-    for name, kw in variants[:args.only]:
+    for name, kw in variants[: args.only]:
         times = run(x, y, args.epochs, **kw)
         steady = float(np.mean(times[1:])) if len(times) > 1 else times[0]
         reference = reference or steady

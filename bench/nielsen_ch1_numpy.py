@@ -32,7 +32,7 @@ def train(seed, x, y, x_test, y_test, epochs, hidden=30, batch=10, eta=3.0):
     for _ in range(epochs):
         order = rng.permutation(len(y))
         for start in range(0, len(y), batch):
-            pick = order[start:start + batch]
+            pick = order[start : start + batch]
             a0, t = x[pick], targets[pick]
             a1 = sigmoid(a0 @ w1 + b1)
             a2 = sigmoid(a1 @ w2 + b2)
@@ -66,8 +66,10 @@ def main():
         best = int(np.argmax(scores))
         last.append(scores[-1])
         peak.append(scores[best])
-        print(f"seed {seed}: test accuracy {100 * scores[-1]:.2f}% after epoch {args.epochs}, "
-              f"peak {100 * scores[best]:.2f}% at epoch {best + 1}")
+        print(
+            f"seed {seed}: test accuracy {100 * scores[-1]:.2f}% after epoch {args.epochs}, "
+            f"peak {100 * scores[best]:.2f}% at epoch {best + 1}"
+        )
     print(f"mean over {len(args.seeds)} seeds: last {100 * np.mean(last):.2f}%, peak {100 * np.mean(peak):.2f}%")
 
 

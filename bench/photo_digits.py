@@ -35,8 +35,12 @@ def main():
     parser.add_argument("--out", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="[default: the default model]")
-    parser.add_argument("--split", choices=("test", "train"), default="test",
-                        help="digits to photograph: the test set, or training digits (to tune on)")
+    parser.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="digits to photograph: the test set, or training digits (to tune on)",
+    )
     parser.add_argument("--geometry", action="store_true", help="split by shape alone, as prepare without a model")
     args = parser.parse_args()
 
@@ -72,14 +76,21 @@ def main():
         original = model.probabilities(x[pick]).argmax(1) == y[pick]
         right_auto = np.mean([a == t for a, t in zip(auto, truth)])
         right_one = np.mean([a == t for a, t in zip(one, truth)])
-        print(f"single digits: {args.singles} MNIST {args.split} digits as photos ({sum(p.suffix == '.png' for p in paths)}"
-              f" PNG, {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s; read (count found) in "
-              f"{auto_in:.1f} s")
+        print(
+            f"single digits: {args.singles} MNIST {args.split} digits as photos "
+            f"({sum(p.suffix == '.png' for p in paths)}"
+            f" PNG, {sum(p.suffix == '.jpg' for p in paths)} JPEG); made in {made:.1f} s; read (count found) in "
+            f"{auto_in:.1f} s"
+        )
         print(f"  model on the original 28x28 digits:        {100 * original.mean():.2f}%")
-        print(f"  through the photos, count found:           {100 * right_auto:.2f}% "
-              f"(kept {100 * right_auto / original.mean():.2f}%; {sum(len(a) != 1 for a in auto)} not read as one digit)")
-        print(f"  through the photos, --count 1:             {100 * right_one:.2f}% "
-              f"(kept {100 * right_one / original.mean():.2f}%)")
+        print(
+            f"  through the photos, count found:           {100 * right_auto:.2f}% "
+            f"(kept {100 * right_auto / original.mean():.2f}%; {sum(len(a) != 1 for a in auto)} not read as one digit)"
+        )
+        print(
+            f"  through the photos, --count 1:             {100 * right_one:.2f}% "
+            f"(kept {100 * right_one / original.mean():.2f}%)"
+        )
 
         exact, auto_exact = 0, 0
         start = time.perf_counter()
@@ -89,9 +100,13 @@ def main():
             truth = "".join(map(str, y[idx]))
             auto_exact += reading(path, None) == truth
             exact += reading(path, 4) == truth
-        print(f"numbers: {args.strips} strips of 4 MNIST {args.split} digits (about 1 gap in 5 touching), same model; "
-              f"{time.perf_counter() - start:.1f} s")
-        print(f"  read exactly, digit count found by segmentation: {auto_exact} ({100 * auto_exact / args.strips:.1f}%)")
+        print(
+            f"numbers: {args.strips} strips of 4 MNIST {args.split} digits (about 1 gap in 5 touching), same model; "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+        print(
+            f"  read exactly, digit count found by segmentation: {auto_exact} ({100 * auto_exact / args.strips:.1f}%)"
+        )
         print(f"  read exactly, with --count 4:                   {exact} ({100 * exact / args.strips:.1f}%)")
 
 

@@ -50,13 +50,15 @@ def main():
     y_train = keras.utils.to_categorical(raw.y_train, 10)
     x_test = raw.x_test.reshape(-1, 784).astype("float32") / 255
 
-    model = keras.Sequential([
-        keras.Input((784,)),
-        keras.layers.Dense(400, activation="relu"),
-        keras.layers.Dense(100, activation="relu"),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(400, activation="relu"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     clock = EpochClock(x_test, raw.y_test)
     model.fit(x_train, y_train, batch_size=64, epochs=args.epochs, verbose=0, callbacks=[clock])

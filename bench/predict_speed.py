@@ -69,11 +69,15 @@ def main():
         source = big_csv(path, args.data)
         for fmt in ("csv", "json", "table"):
             med, best = wall(["predict-csv", str(path), "--format", fmt, *chosen], args.repeat)
-            print(f"{f'10,000 rows --format {fmt}, whole command':46s} {med:9.3f} {best:7.3f}"
-                  f"   {10_000 / med:,.0f} images/s (median)")
+            print(
+                f"{f'10,000 rows --format {fmt}, whole command':46s} {med:9.3f} {best:7.3f}"
+                f"   {10_000 / med:,.0f} images/s (median)"
+            )
         per_image = (med - onnx_med) / 9_999
-        print(f"{'10,000 rows, beyond one-file start-up':46s} {med - onnx_med:9.3f}"
-              f"            {1 / per_image:,.0f} images/s")
+        print(
+            f"{'10,000 rows, beyond one-file start-up':46s} {med - onnx_med:9.3f}"
+            f"            {1 / per_image:,.0f} images/s"
+        )
         print(f"(10,000-row file: {source}, {path.stat().st_size / 1e6:.1f} MB)")
 
 

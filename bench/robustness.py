@@ -66,7 +66,7 @@ def main():
     parser.add_argument("--limit", type=int, default=10_000, help="score the first N test images")
     args = parser.parse_args()
     raw = load_raw(args.data)
-    images, labels = raw.x_test[:args.limit], raw.y_test[:args.limit]
+    images, labels = raw.x_test[: args.limit], raw.y_test[: args.limit]
     sets = corruptions(images)
     names = list(sets)
     print(f"{'model':28s} " + " ".join(f"{n:>9s}" for n in names) + f" {'mean corr':>9s}")
@@ -74,8 +74,10 @@ def main():
         predictor = load_predictor(model, note=lambda m: None)
         scores = [float(np.mean(predictor.probabilities(sets[n]).argmax(1) == labels)) for n in names]
         corrupted = float(np.mean(scores[1:]))
-        print(f"{Path(model).name:28s} " + " ".join(f"{100 * s:8.2f}%" for s in scores) + f" {100 * corrupted:8.2f}%",
-              flush=True)
+        print(
+            f"{Path(model).name:28s} " + " ".join(f"{100 * s:8.2f}%" for s in scores) + f" {100 * corrupted:8.2f}%",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def request(reader, writer, host, body):
-    writer.write(b"POST /api/predict HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: text/csv\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    writer.write(
+        b"POST /api/predict HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: text/csv\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
@@ -62,8 +64,12 @@ async def load(host, port, bodies, clients, seconds):
     results = []
     until = time.perf_counter() + seconds
     start = time.perf_counter()
-    await asyncio.gather(*(client(host, port, bodies, [(c * 7 + j) % len(bodies) for j in range(len(bodies))],
-                                  until, results) for c in range(clients)))
+    await asyncio.gather(
+        *(
+            client(host, port, bodies, [(c * 7 + j) % len(bodies) for j in range(len(bodies))], until, results)
+            for c in range(clients)
+        )
+    )
     return results, time.perf_counter() - start
 
 
@@ -105,13 +111,21 @@ def main():
             server.terminate()
             server.wait(timeout=30)
     latencies = sorted(r[3] for r in results)
-    wrong = sum(1 for k, status, answer, _ in results if status != 200 or json.loads(answer) != json.loads(reference[k]))
-    print(f"sequential reference: {len(reference)} digits, predictions "
-          f"{''.join(str(json.loads(a)['records'][0]['prediction']) for a in reference)}")
-    print(f"concurrent: {args.clients} clients, {len(results):,} requests in {elapsed:.1f} s: "
-          f"{len(results) / elapsed:,.0f} requests/s")
-    print(f"latency: p50 {1000 * latencies[len(latencies) // 2]:.1f} ms, "
-          f"p99 {1000 * latencies[int(len(latencies) * 0.99)]:.1f} ms")
+    wrong = sum(
+        1 for k, status, answer, _ in results if status != 200 or json.loads(answer) != json.loads(reference[k])
+    )
+    print(
+        f"sequential reference: {len(reference)} digits, predictions "
+        f"{''.join(str(json.loads(a)['records'][0]['prediction']) for a in reference)}"
+    )
+    print(
+        f"concurrent: {args.clients} clients, {len(results):,} requests in {elapsed:.1f} s: "
+        f"{len(results) / elapsed:,.0f} requests/s"
+    )
+    print(
+        f"latency: p50 {1000 * latencies[len(latencies) // 2]:.1f} ms, "
+        f"p99 {1000 * latencies[int(len(latencies) * 0.99)]:.1f} ms"
+    )
     print(f"answers differing from the sequential ones: {wrong} of {len(results):,}")
     if memory is not None:
         print(f"server peak resident memory: {memory:.0f} MB")

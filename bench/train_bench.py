@@ -54,24 +54,39 @@ def timed_training(settings, data, out_name):
     shape = (784,) if settings.model == "dense" else (28, 28, 1)
     clock = EpochClock(model_input(dataset.x_test, shape), dataset.y_test, echo=False)
     with tempfile.TemporaryDirectory() as tmp:
-        meta = train(settings, dataset, Path(tmp) / f"{out_name}.keras", verbose=0, export_onnx=False,
-                     note=lambda m: None, callbacks=[clock])
+        meta = train(
+            settings,
+            dataset,
+            Path(tmp) / f"{out_name}.keras",
+            verbose=0,
+            export_onnx=False,
+            note=lambda m: None,
+            callbacks=[clock],
+        )
     return clock.rows, meta
 
 
 def row(name, rows, meta, target, reference):
     e, s = reached(rows, target)
     seconds = rows[-1][1]
-    print(f"{name:24s} {len(rows):6d} {seconds:8.1f} {seconds / len(rows):8.2f} "
-          f"{100 * meta['test']['accuracy']:8.2f}% {f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  {reference}",
-          flush=True)
+    print(
+        f"{name:24s} {len(rows):6d} {seconds:8.1f} {seconds / len(rows):8.2f} "
+        f"{100 * meta['test']['accuracy']:8.2f}% {f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  {reference}",
+        flush=True,
+    )
     return seconds / len(rows)
 
 
 def plain(data, epochs):
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "plain_seed001.py"), "--data", data,
-                          "--epochs", str(epochs)], capture_output=True, text=True, check=True).stdout
-    rows = [(int(p[1]), float(p[2]), float(p[6].rstrip("%")) / 100) for p in (line.split() for line in out.splitlines())]
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "plain_seed001.py"), "--data", data, "--epochs", str(epochs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [
+        (int(p[1]), float(p[2]), float(p[6].rstrip("%")) / 100) for p in (line.split() for line in out.splitlines())
+    ]
     return rows
 
 
@@ -83,21 +98,34 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="override every preset's epochs")
     parser.add_argument("--augment", default="none")
     parser.add_argument("--defaults", default="", help="comma-separated models to train with digitcli's defaults")
-    parser.add_argument("--try", dest="trial", action="append", default=[], metavar="JSON",
-                        help='other settings against the same goals, e.g. \'{"model": "cnn", "epochs": 3, '
-                             '"batch_size": 128, "schedule": "cosine", "lr": 0.003}\'; repeatable')
+    parser.add_argument(
+        "--try",
+        dest="trial",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='other settings against the same goals, e.g. \'{"model": "cnn", "epochs": 3, '
+        '"batch_size": 128, "schedule": "cosine", "lr": 0.003}\'; repeatable',
+    )
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"Keras {keras.__version__}")
-    header = f"{'run':24s} {'epochs':>6s} {'seconds':>8s} {'s/epoch':>8s} {'test acc':>9s} {'target at':>16s}  reference"
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"Keras {keras.__version__}"
+    )
+    header = (
+        f"{'run':24s} {'epochs':>6s} {'seconds':>8s} {'s/epoch':>8s} {'test acc':>9s} {'target at':>16s}  reference"
+    )
     print(header)
     plain_rows = None
     if args.plain:
         plain_rows = plain(args.data, args.epochs or 10)
         e, s = reached(plain_rows, 0.98)
-        print(f"{'plain seed001 script':24s} {len(plain_rows):6d} {plain_rows[-1][1]:8.1f} "
-              f"{plain_rows[-1][1] / len(plain_rows):8.2f} {100 * plain_rows[-1][2]:8.2f}% "
-              f"{f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  (last epoch's weights)", flush=True)
+        print(
+            f"{'plain seed001 script':24s} {len(plain_rows):6d} {plain_rows[-1][1]:8.1f} "
+            f"{plain_rows[-1][1] / len(plain_rows):8.2f} {100 * plain_rows[-1][2]:8.2f}% "
+            f"{f'ep {e}, {s:.1f} s' if e else 'not reached':>16s}  (last epoch's weights)",
+            flush=True,
+        )
     for name in filter(None, args.presets.split(",")):
         preset = PRESETS[name]
         fields = resolve(name, args.augment)
@@ -105,18 +133,23 @@ def main():
         if args.epochs:
             fields["epochs"] = args.epochs
         rows, meta = timed_training(TrainSettings(**fields), args.data, name)
-        per_epoch = row(name + ("+shift" if args.augment == "shift" else ""), rows, meta, preset["target"],
-                        preset["reference"])
+        per_epoch = row(
+            name + ("+shift" if args.augment == "shift" else ""), rows, meta, preset["target"], preset["reference"]
+        )
         if name == "seed001" and plain_rows:
             ratio = per_epoch / (plain_rows[-1][1] / len(plain_rows))
             print(f"{'seed001 / plain s/epoch':24s} {ratio:.3f}", flush=True)
     for model in filter(None, args.defaults.split(",")):
-        against_goal(f"defaults --model {model}", {"model": model, **({"epochs": args.epochs} if args.epochs else {})},
-                     args.data)
+        against_goal(
+            f"defaults --model {model}", {"model": model, **({"epochs": args.epochs} if args.epochs else {})}, args.data
+        )
     for chosen in args.trial:
         fields = json.loads(chosen)
-        against_goal("try " + " ".join(f"{k}={v}" for k, v in fields.items() if k != "model"),
-                     {"model": "dense", **fields}, args.data)
+        against_goal(
+            "try " + " ".join(f"{k}={v}" for k, v in fields.items() if k != "model"),
+            {"model": "dense", **fields},
+            args.data,
+        )
 
 
 def against_goal(label, fields, data):

@@ -54,7 +54,7 @@ def reachable(n, moves, truth):
                 continue
             for a, b, digits, *_ in moves:
                 text = "".join(map(str, digits))
-                if a == i and truth[pos:pos + len(text)] == text:
+                if a == i and truth[pos : pos + len(text)] == text:
                     reach.add((b, pos + len(text)))
     return (n, len(truth)) in reach
 
@@ -83,11 +83,14 @@ def main():
     for _ in range(args.strips):
         idx = rng.choice(len(y), 4, replace=False)
         cases.append(("strip", "".join(map(str, y[idx])), *candidates(strip(x[idx], rng), read)))
-    print(f"shipped weights: singles {100 * accuracy(cases, WEIGHTS)[0]:.2f}%, "
-          f"strips {100 * accuracy(cases, WEIGHTS)[1]:.2f}% read exactly")
+    print(
+        f"shipped weights: singles {100 * accuracy(cases, WEIGHTS)[0]:.2f}%, "
+        f"strips {100 * accuracy(cases, WEIGHTS)[1]:.2f}% read exactly"
+    )
     grid = itertools.product([2, 4], [0.5, 1, 2], [0.8, 0.9, 1.0], [0.1, 0.25, 0.5], [0.0, 0.5], [0.1, 0.2, 0.3])
-    rows = sorted(((*accuracy(cases, w), w) for w in (Weights(*values) for values in grid)),
-                  key=lambda r: -(r[0] + r[1]))
+    rows = sorted(
+        ((*accuracy(cases, w), w) for w in (Weights(*values) for values in grid)), key=lambda r: -(r[0] + r[1])
+    )
     for s, t, w in rows[:5]:
         print(f"singles {100 * s:.2f}%, strips {100 * t:.2f}%: {w}")
     for kind in ("single", "strip"):

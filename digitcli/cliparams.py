@@ -53,14 +53,17 @@ class DigitcliGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except MemoryError:
-            raise click.ClickException("out of memory; use smaller inputs, a smaller --batch-size or "
-                                       "smaller --hidden layers") from None
+            raise click.ClickException(
+                "out of memory; use smaller inputs, a smaller --batch-size or smaller --hidden layers"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence described above
             if os.environ.get("DIGITCLI_DEBUG"):
                 raise
             what = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            raise click.ClickException(f"unexpected {type(exc).__name__}: {what} (a bug in digitcli: "
-                                       "rerun with DIGITCLI_DEBUG=1 for the details and report them)") from None
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {what} (a bug in digitcli: "
+                "rerun with DIGITCLI_DEBUG=1 for the details and report them)"
+            ) from None
 
 
 class AliasChoice(click.Choice):
@@ -74,7 +77,9 @@ class AliasChoice(click.Choice):
     def convert(self, value, param, ctx):
         if value in self.aliases:
             new = self.aliases[value]
-            note(f"note: {param.opts[0] if param else ''} {value} is now {new}; the old spelling goes in a later release")
+            note(
+                f"note: {param.opts[0] if param else ''} {value} is now {new}; the old spelling goes in a later release"
+            )
             value = new
         return super().convert(value, param, ctx)
 
@@ -126,28 +131,49 @@ def parse_hidden(ctx, param, value):
     if any(s < 1 for s in sizes):
         raise click.BadParameter(f"{value!r}: layer sizes must be positive whole numbers")
     if any(s > settings.MAX_LAYER_UNITS for s in sizes):
-        raise click.BadParameter(f"{value!r}: at most {settings.MAX_LAYER_UNITS:,} units a layer "
-                                 "(larger ones do not fit in memory)")
+        raise click.BadParameter(
+            f"{value!r}: at most {settings.MAX_LAYER_UNITS:,} units a layer (larger ones do not fit in memory)"
+        )
     return sizes
 
 
 data_option = click.option(
-    "--data", envvar=settings.ENV_DATA, show_envvar=True, type=click.Path(dir_okay=True),
+    "--data",
+    envvar=settings.ENV_DATA,
+    show_envvar=True,
+    type=click.Path(dir_okay=True),
     help="MNIST folder of IDX files, a Keras .npz, mnist.pkl.gz, or a labelled CSV such as Kaggle's train.csv "
-         "(its last tenth is the test set). Unset: Keras' download.",
+    "(its last tenth is the test set). Unset: Keras' download.",
 )
-backend_option = click.option("--backend", type=click.Choice(settings.BACKENDS), default=settings.BACKENDS[0],
-                              help="auto: the ONNX export when it matches the checkpoint, else Keras.")
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(settings.BACKENDS),
+    default=settings.BACKENDS[0],
+    help="auto: the ONNX export when it matches the checkpoint, else Keras.",
+)
 
 
 def model_option(help_text="Model file."):
-    return click.option("--model", envvar=settings.ENV_MODEL, show_envvar=True, type=click.Path(), default=None,
-                        help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]")
+    return click.option(
+        "--model",
+        envvar=settings.ENV_MODEL,
+        show_envvar=True,
+        type=click.Path(),
+        default=None,
+        help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]",
+    )
 
 
 def models_option(help_text="Model file; give --model again for an ensemble (probabilities averaged)."):
-    return click.option("--model", "models", envvar=settings.ENV_MODEL, show_envvar=True, type=click.Path(),
-                        multiple=True, help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]")
+    return click.option(
+        "--model",
+        "models",
+        envvar=settings.ENV_MODEL,
+        show_envvar=True,
+        type=click.Path(),
+        multiple=True,
+        help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]",
+    )
 
 
 def model_paths(models):
@@ -159,10 +185,17 @@ def model_paths(models):
 
 def model_argument(command, many=False):
     """MODEL as an argument, or --model as the predict commands take it."""
-    command = click.option("--model", "model_option", type=click.Path(), default=None, multiple=many,
-                           help=f"Model file, as MODEL.  [default: {settings.DEFAULT_MODEL_FILE}]")(command)
-    return click.argument("model", required=False, nargs=-1 if many else 1, envvar=settings.ENV_MODEL,
-                          type=click.Path())(command)
+    command = click.option(
+        "--model",
+        "model_option",
+        type=click.Path(),
+        default=None,
+        multiple=many,
+        help=f"Model file, as MODEL.  [default: {settings.DEFAULT_MODEL_FILE}]",
+    )(command)
+    return click.argument(
+        "model", required=False, nargs=-1 if many else 1, envvar=settings.ENV_MODEL, type=click.Path()
+    )(command)
 
 
 def many_models(command):
@@ -174,22 +207,30 @@ def one_model(model, model_option):
     from digitcli.inference.modelfile import locate
 
     if model and model_option and model != model_option:
-        raise click.BadParameter(f"MODEL {model} and --model {model_option} name two models; give one",
-                                 param_hint="--model")
+        raise click.BadParameter(
+            f"MODEL {model} and --model {model_option} name two models; give one", param_hint="--model"
+        )
     return locate(model_option or model)
 
 
 def count_option(command):
     """--count N: how many digits each image holds. `--digits N`, its old name (plot's --digits
     names files), still works for a release, with a note."""
-    command = click.option("--count", "count", type=click.IntRange(1, 40), default=None,
-                           help="How many digits each image holds, when known.  [default: found by segmentation]")(command)
+    command = click.option(
+        "--count",
+        "count",
+        type=click.IntRange(1, 40),
+        default=None,
+        help="How many digits each image holds, when known.  [default: found by segmentation]",
+    )(command)
     return click.option("--digits", "old_count", type=click.IntRange(1, 40), default=None, hidden=True)(command)
 
 
 def digit_count(count, old_count):
     if old_count is not None:
-        note("note: --digits N is now --count N for prepare and predict-image; the old spelling goes in a later release")
+        note(
+            "note: --digits N is now --count N for prepare and predict-image; the old spelling goes in a later release"
+        )
         return count if count is not None else old_count
     return count
 
@@ -199,5 +240,4 @@ def typed_options(ctx, names):
     from click.core import ParameterSource
 
     given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    return {name for name in names
-            if ctx.get_parameter_source("architecture" if name == "model" else name) in given}
+    return {name for name in names if ctx.get_parameter_source("architecture" if name == "model" else name) in given}

@@ -102,8 +102,10 @@ def _locked(lock, target):
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise OutputError(f"{target} is being written by another digitcli process (pid {holder}); "
-                              "wait for it to finish or choose another --out") from None
+            raise OutputError(
+                f"{target} is being written by another digitcli process (pid {holder}); "
+                "wait for it to finish or choose another --out"
+            ) from None
         try:
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
                 return fd

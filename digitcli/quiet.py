@@ -12,11 +12,13 @@ import re
 import sys
 import tempfile
 
-NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|"
-                   r"I0000 .*(oneDNN custom operations|cpu_feature_guard|Could not find cuda drivers)|"
-                   r"E0000 .*Unable to register cu(DNN|FFT|BLAS) factory|"
-                   r"To enable the following instructions:|"
-                   r"E0000 .*use_unbounded_threadpool)")
+NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|"
+    r"I0000 .*(oneDNN custom operations|cpu_feature_guard|Could not find cuda drivers)|"
+    r"E0000 .*Unable to register cu(DNN|FFT|BLAS) factory|"
+    r"To enable the following instructions:|"
+    r"E0000 .*use_unbounded_threadpool)"
+)
 
 
 def import_tensorflow():
@@ -35,7 +37,10 @@ def import_tensorflow():
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode(errors="replace").splitlines()
-                    if line.strip() and not NOISE.match(line)]
+            kept = [
+                line
+                for line in captured.read().decode(errors="replace").splitlines()
+                if line.strip() and not NOISE.match(line)
+            ]
             if kept:
                 print("\n".join(kept), file=sys.stderr)

@@ -26,16 +26,51 @@ OPTIMIZER = "adam"
 # - bn-cnn (batch norm, dropout 0.3) is trained by the same one-cycle recipe with Adam's own betas,
 #   peaking at 0.005; its `best` preset runs 40 epochs on distorted digits.
 MODEL_DEFAULTS = {
-    "dense": {"hidden": (400, 100), "epochs": 10, "batch_size": 256, "schedule": "cosine", "adam_lr": 0.002, "dropout": 0.5,
-              "adam_betas": (0.9, 0.999)},
-    "cnn": {"hidden": (512,), "epochs": 1, "batch_size": 256, "schedule": "onecycle", "adam_lr": 0.01, "dropout": 0.0,
-            "adam_betas": (0.7, 0.9)},
-    "keras-convnet": {"hidden": (), "epochs": 10, "batch_size": 64, "schedule": "constant", "adam_lr": 0.001, "dropout": 0.5,
-                      "adam_betas": (0.9, 0.999)},
-    "book-cnn": {"hidden": (100,), "epochs": 10, "batch_size": 64, "schedule": "constant", "adam_lr": 0.001, "dropout": 0.5,
-                 "adam_betas": (0.9, 0.999)},
-    "bn-cnn": {"hidden": (256,), "epochs": 10, "batch_size": 256, "schedule": "onecycle", "adam_lr": 0.005, "dropout": 0.3,
-               "adam_betas": (0.9, 0.999)},
+    "dense": {
+        "hidden": (400, 100),
+        "epochs": 10,
+        "batch_size": 256,
+        "schedule": "cosine",
+        "adam_lr": 0.002,
+        "dropout": 0.5,
+        "adam_betas": (0.9, 0.999),
+    },
+    "cnn": {
+        "hidden": (512,),
+        "epochs": 1,
+        "batch_size": 256,
+        "schedule": "onecycle",
+        "adam_lr": 0.01,
+        "dropout": 0.0,
+        "adam_betas": (0.7, 0.9),
+    },
+    "keras-convnet": {
+        "hidden": (),
+        "epochs": 10,
+        "batch_size": 64,
+        "schedule": "constant",
+        "adam_lr": 0.001,
+        "dropout": 0.5,
+        "adam_betas": (0.9, 0.999),
+    },
+    "book-cnn": {
+        "hidden": (100,),
+        "epochs": 10,
+        "batch_size": 64,
+        "schedule": "constant",
+        "adam_lr": 0.001,
+        "dropout": 0.5,
+        "adam_betas": (0.9, 0.999),
+    },
+    "bn-cnn": {
+        "hidden": (256,),
+        "epochs": 10,
+        "batch_size": 256,
+        "schedule": "onecycle",
+        "adam_lr": 0.005,
+        "dropout": 0.3,
+        "adam_betas": (0.9, 0.999),
+    },
 }
 ARCHITECTURES = tuple(MODEL_DEFAULTS)  # the keys of digitcli.nets.builders.BUILDERS
 SCHEDULES = ("cosine", "constant", "onecycle")
@@ -114,7 +149,9 @@ class TrainSettings:
 
     def __post_init__(self):
         if self.label_smoothing and (self.loss != "crossentropy" or self.encoding == "bits"):
-            raise UsageProblem("--label-smoothing goes with --loss crossentropy and one-hot outputs", "--label-smoothing")
+            raise UsageProblem(
+                "--label-smoothing goes with --loss crossentropy and one-hot outputs", "--label-smoothing"
+            )
         if self.encoding == "bits" and self.output != "sigmoid":  # 4 independent bits, not a distribution
             object.__setattr__(self, "output", "sigmoid")
         self._architecture_defaults()

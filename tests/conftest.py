@@ -37,8 +37,10 @@ def write_idx_folder(folder, n_train=300, n_test=100, gz=True, names="dashed", s
     x_test, y_test = synthetic_digits(n_test, seed + 1, **look)
     sep = "-" if names == "dashed" else "."
     files = {
-        f"train-images{sep}idx3-ubyte": x_train, f"train-labels{sep}idx1-ubyte": y_train,
-        f"t10k-images{sep}idx3-ubyte": x_test, f"t10k-labels{sep}idx1-ubyte": y_test,
+        f"train-images{sep}idx3-ubyte": x_train,
+        f"train-labels{sep}idx1-ubyte": y_train,
+        f"t10k-images{sep}idx3-ubyte": x_test,
+        f"t10k-labels{sep}idx1-ubyte": y_test,
     }
     for name, arr in files.items():
         data = idx_bytes(arr)

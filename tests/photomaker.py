@@ -8,20 +8,24 @@ from PIL import Image, ImageFilter
 
 def _ink_box(digit):
     cols = np.flatnonzero(digit.max(axis=0) > 30)
-    return digit[:, cols[0]:cols[-1] + 1] if len(cols) else digit
+    return digit[:, cols[0] : cols[-1] + 1] if len(cols) else digit
 
 
 def photograph(ink, rng, scale):
     """A photo of `ink` (uint8, ink high): enlarged, on a page, with light, blur, noise and polarity."""
     h, w = ink.shape
-    big = np.asarray(Image.fromarray(ink).resize((int(w * scale), int(h * scale)), Image.BILINEAR),
-                     dtype=np.float32) / 255
+    big = (
+        np.asarray(Image.fromarray(ink).resize((int(w * scale), int(h * scale)), Image.BILINEAR), dtype=np.float32)
+        / 255
+    )
     ph, pw = int(big.shape[0] * rng.uniform(1.4, 2.5)), int(big.shape[1] * rng.uniform(1.2, 2.0)) + 20
     page = np.zeros((ph, pw), dtype=np.float32)
     top, left = rng.integers(0, ph - big.shape[0] + 1), rng.integers(0, pw - big.shape[1] + 1)
-    page[top:top + big.shape[0], left:left + big.shape[1]] = big
+    page[top : top + big.shape[0], left : left + big.shape[1]] = big
     yy, xx = np.mgrid[0:ph, 0:pw]
-    light = rng.uniform(0.65, 0.95) - rng.uniform(0.0, 0.2) * (xx / pw * rng.uniform(-1, 1) + yy / ph * rng.uniform(-1, 1))
+    light = rng.uniform(0.65, 0.95) - rng.uniform(0.0, 0.2) * (
+        xx / pw * rng.uniform(-1, 1) + yy / ph * rng.uniform(-1, 1)
+    )
     dark = rng.uniform(0.05, 0.3)
     photo = light * (1 - page) + dark * page  # dark ink on light paper
     if rng.random() < 0.5:
@@ -44,7 +48,7 @@ def strip(digits, rng, touching=0.2):
     row = np.zeros((28, width), dtype=np.uint8)
     x = 4
     for i, part in enumerate(parts):
-        row[:, x:x + part.shape[1]] = np.maximum(row[:, x:x + part.shape[1]], part)
+        row[:, x : x + part.shape[1]] = np.maximum(row[:, x : x + part.shape[1]], part)
         x += part.shape[1] + (gaps[i] if i < len(gaps) else 0)
     return photograph(row, rng, rng.uniform(3, 6))
 

@@ -28,8 +28,22 @@ def mnist(tmp, **kw):
 
 
 def train(tmp, *extra, data=None):
-    return ["train", "--data", str(data or mnist(tmp)), "--validation-size", "20", "--epochs", "1", "--hidden", "8",
-            "--no-onnx", "-q", "--out", str(tmp / "out" / "m.keras"), *extra]
+    return [
+        "train",
+        "--data",
+        str(data or mnist(tmp)),
+        "--validation-size",
+        "20",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--no-onnx",
+        "-q",
+        "--out",
+        str(tmp / "out" / "m.keras"),
+        *extra,
+    ]
 
 
 def corrupt(tmp, name, edit, gz=False):
@@ -52,9 +66,13 @@ def keras_file(tmp, build):
 
 def lambda_model(keras):
     marker = "PWNED_BY_LAMBDA"
-    return keras.Sequential([keras.Input((784,)),
-                             keras.layers.Lambda(lambda x: x + 0 * len(open(marker, "w").name)),
-                             keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Lambda(lambda x: x + 0 * len(open(marker, "w").name)),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def text(tmp, name, content):
@@ -78,93 +96,204 @@ CASES = {
     "train bad hidden": lambda t: (train(t, "--hidden", "400,abc"), 2, "'400,abc' is not a comma-separated list"),
     "train unknown optimizer": lambda t: (train(t, "--optimizer", "lbfgs"), 2, "'lbfgs' is not one of"),
     "train dropout 1": lambda t: (train(t, "--dropout", "1"), 2, "1.0 is not in the range 0<=x<1"),
-    "train validation too big": lambda t: (train(t, "--validation-size", "5000"), 2,
-                                           "--validation-size 5000 must be between 0 and 119"),
+    "train validation too big": lambda t: (
+        train(t, "--validation-size", "5000"),
+        2,
+        "--validation-size 5000 must be between 0 and 119",
+    ),
     "train out not .keras": lambda t: (train(t)[:-1] + [str(t / "m.h5")], 2, "model files must end in .keras"),
     # train: data
     "data folder missing": lambda t: (train(t, data=t / "nope"), 1, "no such file or folder; point --data"),
-    "data folder empty": lambda t: ((t / "empty").mkdir() or train(t, data=t / "empty"), 1,
-                                    "no train-images-idx3-ubyte[.gz]"),
-    "idx truncated": lambda t: (train(t, data=corrupt(t, "train-images-idx3-ubyte", lambda b: b[:-100])), 1,
-                                "truncated: 120 x 28 x 28 images needs 94,080 bytes"),
-    "idx wrong magic": lambda t: (train(t, data=corrupt(t, "train-labels-idx1-ubyte",
-                                                        lambda b: b"\0\0\x08\x03" + b[4:])), 1,
-                                  "not an IDX labels file (magic number 0x00000803"),
-    "idx size mismatch": lambda t: (train(t, data=corrupt(t, "t10k-labels-idx1-ubyte",
-                                                          lambda b: idx_bytes(np.zeros(39, np.uint8)))), 1,
-                                    "40 test images but 39 labels"),
-    "idx label out of range": lambda t: (train(t, data=corrupt(t, "t10k-labels-idx1-ubyte",
-                                                               lambda b: b[:-1] + b"\x0b")), 1,
-                                         "test label #39 is 11, labels must be digits 0-9"),
-    "gzip corrupt": lambda t: (train(t, data=corrupt(t, "train-images-idx3-ubyte.gz",
-                                                     lambda b: b[:40] + b"\xff" * 64 + b[104:], gz=True)), 1,
-                               "train-images-idx3-ubyte.gz: corrupt or truncated compressed data"),
-    "gzip truncated": lambda t: (train(t, data=corrupt(t, "t10k-images-idx3-ubyte.gz", lambda b: b[:len(b) // 2],
-                                                       gz=True)), 1, "t10k-images-idx3-ubyte.gz: "),
-    "npz missing arrays": lambda t: (np.savez(t / "m.npz", x_train=np.zeros((3, 28, 28))) or train(t, data=t / "m.npz"),
-                                     1, "missing arrays x_test, y_test, y_train"),
+    "data folder empty": lambda t: (
+        (t / "empty").mkdir() or train(t, data=t / "empty"),
+        1,
+        "no train-images-idx3-ubyte[.gz]",
+    ),
+    "idx truncated": lambda t: (
+        train(t, data=corrupt(t, "train-images-idx3-ubyte", lambda b: b[:-100])),
+        1,
+        "truncated: 120 x 28 x 28 images needs 94,080 bytes",
+    ),
+    "idx wrong magic": lambda t: (
+        train(t, data=corrupt(t, "train-labels-idx1-ubyte", lambda b: b"\0\0\x08\x03" + b[4:])),
+        1,
+        "not an IDX labels file (magic number 0x00000803",
+    ),
+    "idx size mismatch": lambda t: (
+        train(t, data=corrupt(t, "t10k-labels-idx1-ubyte", lambda b: idx_bytes(np.zeros(39, np.uint8)))),
+        1,
+        "40 test images but 39 labels",
+    ),
+    "idx label out of range": lambda t: (
+        train(t, data=corrupt(t, "t10k-labels-idx1-ubyte", lambda b: b[:-1] + b"\x0b")),
+        1,
+        "test label #39 is 11, labels must be digits 0-9",
+    ),
+    "gzip corrupt": lambda t: (
+        train(t, data=corrupt(t, "train-images-idx3-ubyte.gz", lambda b: b[:40] + b"\xff" * 64 + b[104:], gz=True)),
+        1,
+        "train-images-idx3-ubyte.gz: corrupt or truncated compressed data",
+    ),
+    "gzip truncated": lambda t: (
+        train(t, data=corrupt(t, "t10k-images-idx3-ubyte.gz", lambda b: b[: len(b) // 2], gz=True)),
+        1,
+        "t10k-images-idx3-ubyte.gz: ",
+    ),
+    "npz missing arrays": lambda t: (
+        np.savez(t / "m.npz", x_train=np.zeros((3, 28, 28))) or train(t, data=t / "m.npz"),
+        1,
+        "missing arrays x_test, y_test, y_train",
+    ),
     "npz not a zip": lambda t: (train(t, data=text(t, "m.npz", "hello")), 1, "m.npz: not a readable .npz"),
     "pickle that runs a command": lambda t: (train(t, data=crafted_pickle(t)), 1, "it was not executed"),
-    "pickle truncated": lambda t: (train(t, data=text(t, "mnist.pkl", "(lp0\nI1\na")), 1,
-                                   "truncated or corrupt pickle"),
+    "pickle truncated": lambda t: (
+        train(t, data=text(t, "mnist.pkl", "(lp0\nI1\na")),
+        1,
+        "truncated or corrupt pickle",
+    ),
     "data of unknown format": lambda t: (train(t, data=text(t, "mnist.txt", "1 2 3")), 1, "unknown data format"),
     # train: outputs
-    "out folder under a file": lambda t: (text(t, "afile", "x") and train(t)[:-1] + [str(t / "afile" / "m.keras")], 1,
-                                          "a file stands where a folder is needed"),
+    "out folder under a file": lambda t: (
+        text(t, "afile", "x") and train(t)[:-1] + [str(t / "afile" / "m.keras")],
+        1,
+        "a file stands where a folder is needed",
+    ),
     # evaluate
-    "evaluate missing model": lambda t: (["evaluate", str(t / "none.keras"), "--data", str(mnist(t))], 1,
-                                         "no such model file; train one"),
-    "evaluate text as model": lambda t: (["evaluate", str(text(t, "m.keras", "hi")), "--data", str(mnist(t))], 1,
-                                         "not a Keras model (a .keras file is a zip archive"),
-    "evaluate zip not model": lambda t: (["evaluate", str(shutil.make_archive(str(t / "z"), "zip", SAMPLES) and
-                                                          os.replace(t / "z.zip", t / "z.keras") or t / "z.keras"),
-                                          "--data", str(mnist(t))], 1, "a zip archive but not a Keras model"),
-    "evaluate h5 model": lambda t: (["evaluate", str(text(t, "m.h5", "hi")), "--data", str(mnist(t))], 1,
-                                    "not a .keras model file"),
-    "evaluate wrong input shape": lambda t: (["evaluate", str(keras_file(t, lambda k: k.Sequential(
-        [k.Input((32, 32, 1)), k.layers.Flatten(), k.layers.Dense(10, activation="softmax")]))),
-        "--data", str(mnist(t))], 1, "takes inputs of shape (32, 32, 1), expected 28 x 28 pixels"),
-    "evaluate wrong output": lambda t: (["evaluate", str(keras_file(t, lambda k: k.Sequential(
-        [k.Input((784,)), k.layers.Dense(3)]))), "--data", str(mnist(t))], 1, "outputs shape (3,), expected 10"),
-    "evaluate lambda layer": lambda t: (["evaluate", str(keras_file(t, lambda_model)), "--data", str(mnist(t))], 1,
-                                        "contains a Lambda layer (arbitrary Python code)"),
+    "evaluate missing model": lambda t: (
+        ["evaluate", str(t / "none.keras"), "--data", str(mnist(t))],
+        1,
+        "no such model file; train one",
+    ),
+    "evaluate text as model": lambda t: (
+        ["evaluate", str(text(t, "m.keras", "hi")), "--data", str(mnist(t))],
+        1,
+        "not a Keras model (a .keras file is a zip archive",
+    ),
+    "evaluate zip not model": lambda t: (
+        [
+            "evaluate",
+            str(
+                shutil.make_archive(str(t / "z"), "zip", SAMPLES)
+                and os.replace(t / "z.zip", t / "z.keras")
+                or t / "z.keras"
+            ),
+            "--data",
+            str(mnist(t)),
+        ],
+        1,
+        "a zip archive but not a Keras model",
+    ),
+    "evaluate h5 model": lambda t: (
+        ["evaluate", str(text(t, "m.h5", "hi")), "--data", str(mnist(t))],
+        1,
+        "not a .keras model file",
+    ),
+    "evaluate wrong input shape": lambda t: (
+        [
+            "evaluate",
+            str(
+                keras_file(
+                    t,
+                    lambda k: k.Sequential(
+                        [k.Input((32, 32, 1)), k.layers.Flatten(), k.layers.Dense(10, activation="softmax")]
+                    ),
+                )
+            ),
+            "--data",
+            str(mnist(t)),
+        ],
+        1,
+        "takes inputs of shape (32, 32, 1), expected 28 x 28 pixels",
+    ),
+    "evaluate wrong output": lambda t: (
+        [
+            "evaluate",
+            str(keras_file(t, lambda k: k.Sequential([k.Input((784,)), k.layers.Dense(3)]))),
+            "--data",
+            str(mnist(t)),
+        ],
+        1,
+        "outputs shape (3,), expected 10",
+    ),
+    "evaluate lambda layer": lambda t: (
+        ["evaluate", str(keras_file(t, lambda_model)), "--data", str(mnist(t))],
+        1,
+        "contains a Lambda layer (arbitrary Python code)",
+    ),
     "evaluate bad format": lambda t: (["evaluate", str(SHIPPED), "--format", "xml"], 2, "'xml' is not one of"),
     "evaluate missing data": lambda t: (["evaluate", str(SHIPPED), "--data", str(t / "nope")], 1, "no such file"),
     # predict-csv
-    "predict wrong shape": lambda t: (["predict-csv", "--model", str(SHIPPED), str(text(t, "a.csv", "1,2,3"))], 1,
-                                      "1 rows x 3 columns"),
-    "predict text cell": lambda t: (["predict-csv", "--model", str(SHIPPED),
-                                     str(text(t, "a.csv", ",".join(["0"] * 783 + ["x"])))], 1, "'x' is not a number"),
+    "predict wrong shape": lambda t: (
+        ["predict-csv", "--model", str(SHIPPED), str(text(t, "a.csv", "1,2,3"))],
+        1,
+        "1 rows x 3 columns",
+    ),
+    "predict text cell": lambda t: (
+        ["predict-csv", "--model", str(SHIPPED), str(text(t, "a.csv", ",".join(["0"] * 783 + ["x"])))],
+        1,
+        "'x' is not a number",
+    ),
     "predict empty": lambda t: (["predict-csv", "--model", str(SHIPPED), str(text(t, "a.csv", ""))], 1, "empty file"),
     "predict missing": lambda t: (["predict-csv", "--model", str(SHIPPED), str(t / "a.csv")], 1, "file not found"),
     "predict onnx forced but absent": lambda t: (
-        ["predict-csv", "--model", str(shutil.copy(SHIPPED, t / "copy.keras")), "--backend", "onnx",
-         str(SAMPLES / "digit3_1.csv")], 1, "cannot use the ONNX export (no ONNX export)"),
-    "predict labels count": lambda t: (["predict-csv", "--model", str(SHIPPED), str(SAMPLES / "digit3_1.csv"),
-                                        "--labels", "1,2"], 2, "2 labels given but the inputs hold 1 images"),
-    "predict bad backend": lambda t: (["predict-csv", "--backend", "torch", str(SAMPLES / "digit3_1.csv")], 2,
-                                      "'torch' is not one of 'auto', 'onnx', 'keras'"),
+        [
+            "predict-csv",
+            "--model",
+            str(shutil.copy(SHIPPED, t / "copy.keras")),
+            "--backend",
+            "onnx",
+            str(SAMPLES / "digit3_1.csv"),
+        ],
+        1,
+        "cannot use the ONNX export (no ONNX export)",
+    ),
+    "predict labels count": lambda t: (
+        ["predict-csv", "--model", str(SHIPPED), str(SAMPLES / "digit3_1.csv"), "--labels", "1,2"],
+        2,
+        "2 labels given but the inputs hold 1 images",
+    ),
+    "predict bad backend": lambda t: (
+        ["predict-csv", "--backend", "torch", str(SAMPLES / "digit3_1.csv")],
+        2,
+        "'torch' is not one of 'auto', 'onnx', 'keras'",
+    ),
     # plot
-    "plot not a history": lambda t: (["plot", str(text(t, "h.csv", "a,b\n1,2")), "--out", str(t / "out")], 1,
-                                     "not a history CSV"),
-    "plot json without history": lambda t: (["plot", str(text(t, "m.json", "{}")), "--out", str(t / "out")], 1,
-                                            "not digitcli model metadata"),
+    "plot not a history": lambda t: (
+        ["plot", str(text(t, "h.csv", "a,b\n1,2")), "--out", str(t / "out")],
+        1,
+        "not a history CSV",
+    ),
+    "plot json without history": lambda t: (
+        ["plot", str(text(t, "m.json", "{}")), "--out", str(t / "out")],
+        1,
+        "not digitcli model metadata",
+    ),
     "plot unknown format": lambda t: (["plot", str(SHIPPED), "--format", "gif"], 2, "'gif' is not one of"),
-    "plot samples bad data": lambda t: (["plot", "--samples", "--data", str(t / "nope"), "--out", str(t / "out")], 1,
-                                        "no such file or folder"),
-    "plot out under a file": lambda t: (["plot", str(SHIPPED), "--out", str(text(t, "afile", "x") / "sub")], 1,
-                                        "a file stands where a folder is needed"),
+    "plot samples bad data": lambda t: (
+        ["plot", "--samples", "--data", str(t / "nope"), "--out", str(t / "out")],
+        1,
+        "no such file or folder",
+    ),
+    "plot out under a file": lambda t: (
+        ["plot", str(SHIPPED), "--out", str(text(t, "afile", "x") / "sub")],
+        1,
+        "a file stands where a folder is needed",
+    ),
     # export
     "export not a model": lambda t: (["export", str(text(t, "m.keras", "hi"))], 1, "not a Keras model"),
     "export unknown format": lambda t: (["export", str(SHIPPED), "--format", "coreml"], 2, "'coreml' is not one of"),
-    "export wrong suffix": lambda t: (["export", str(SHIPPED), "--format", "onnx", "--out", str(t / "m.bin")], 2,
-                                      "onnx exports must end in .onnx"),
+    "export wrong suffix": lambda t: (
+        ["export", str(SHIPPED), "--format", "onnx", "--out", str(t / "m.bin")],
+        2,
+        "onnx exports must end in .onnx",
+    ),
 }
 
 
 def snapshot(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -214,7 +343,8 @@ def test_full_disk_at_the_final_save_keeps_the_earlier_model(tmp_path, monkeypat
     result = CliRunner().invoke(cli, args + ["--overwrite"])
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: {out / 'm.keras'}: no space left on the device; free some space or write elsewhere with --out")
+        f"Error: {out / 'm.keras'}: no space left on the device; free some space or write elsewhere with --out"
+    )
     after = {k: v for k, v in snapshot(out).items() if not k.startswith(".m.keras.train/")}
     assert after == before  # the earlier model, metadata and history are intact; no temp files remain
 
@@ -233,5 +363,3 @@ def test_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
     # It failed before completing an epoch: nothing to resume, so its folder is gone and the next
     # run is not told to add --resume.
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
-
-

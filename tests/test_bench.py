@@ -11,8 +11,9 @@ pytestmark = pytest.mark.slow
 
 
 def bench(*args, timeout=600):
-    result = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.splitlines()
 
@@ -35,8 +36,15 @@ def test_train_bench_times_the_defaults_against_their_goal(real_data):
 
 
 def test_train_bench_tries_other_settings_against_the_goal(real_data):
-    lines = bench("bench/train_bench.py", "--data", real_data, "--presets", "", "--try",
-                  '{"epochs": 1, "batch_size": 512, "schedule": "constant"}')
+    lines = bench(
+        "bench/train_bench.py",
+        "--data",
+        real_data,
+        "--presets",
+        "",
+        "--try",
+        '{"epochs": 1, "batch_size": 512, "schedule": "constant"}',
+    )
     assert len(lines) == 3 and lines[2].startswith("try epochs=1 batch_size=512 schedule=constant")
     fields = lines[2].split()
     assert fields[4] == "1" and 0.9 < float(fields[7].rstrip("%")) <= 100

@@ -129,12 +129,34 @@ def test_kaggle_train_csv_trains_and_its_test_csv_becomes_a_submission(tmp_path)
     images, labels = synthetic_digits(400, seed=5)
     header = ",".join(f"pixel{i}" for i in range(784))
     train_csv, test_csv = tmp_path / "train.csv", tmp_path / "test.csv"
-    train_csv.write_text("label," + header + "\n" + "\n".join(
-        f"{y}," + ",".join(map(str, x.reshape(784))) for x, y in zip(images[:360], labels[:360])) + "\n")
+    train_csv.write_text(
+        "label,"
+        + header
+        + "\n"
+        + "\n".join(f"{y}," + ",".join(map(str, x.reshape(784))) for x, y in zip(images[:360], labels[:360]))
+        + "\n"
+    )
     test_csv.write_text(header + "\n" + "\n".join(",".join(map(str, x.reshape(784))) for x in images[360:]) + "\n")
     out = tmp_path / "kaggle.keras"
-    trained = CliRunner().invoke(cli, ["train", "--data", str(train_csv), "--validation-size", "40", "--epochs", "5", "--batch-size", "16",
-                                       "--hidden", "32", "-q", "-o", str(out)])
+    trained = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(train_csv),
+            "--validation-size",
+            "40",
+            "--epochs",
+            "5",
+            "--batch-size",
+            "16",
+            "--hidden",
+            "32",
+            "-q",
+            "-o",
+            str(out),
+        ],
+    )
     assert trained.exit_code == 0, trained.output
     meta = json.loads(out.with_suffix(".json").read_text())
     assert {k: meta["data"][k] for k in ("train", "validation", "test")} == {"train": 284, "validation": 40, "test": 36}

@@ -39,12 +39,17 @@ def test_utf8_bom_and_crlf_line_ends():
     np.testing.assert_array_equal(digit_csv.parse(data, "excel.csv").images[0], images[0])
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"\xff\xfe1\x002\x00", "a binary file"),
-    (("\n".join(",".join(["0"] * 28) for _ in range(27)) + "\n0," + ",".join(["\xe9"] * 27)).encode("latin1"),
-     "not a text file (not UTF-8)"),
-    (b"\n".join([b",".join([b"0"] * 27 + [b"70000"])] * 28), "has the value 70000"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"\xff\xfe1\x002\x00", "a binary file"),
+        (
+            ("\n".join(",".join(["0"] * 28) for _ in range(27)) + "\n0," + ",".join(["\xe9"] * 27)).encode("latin1"),
+            "not a text file (not UTF-8)",
+        ),
+        (b"\n".join([b",".join([b"0"] * 27 + [b"70000"])] * 28), "has the value 70000"),
+    ],
+)
 def test_reader_errors(data, message):
     with pytest.raises(InputFileError, match=re.escape(message)):
         digit_csv.parse(data, "x.csv")

@@ -28,6 +28,7 @@ def tf_config(workers, kind, index, chief=None):
 
 # --- roles from TF_CONFIG (pure) -------------------------------------------------------------------
 
+
 def test_worker_zero_is_chief_without_a_chief_task():
     workers = ["127.0.0.1:1", "127.0.0.1:2"]
     first = distribute.role("multi-worker", {"TF_CONFIG": tf_config(workers, "worker", 0)})
@@ -49,12 +50,15 @@ def test_none_and_mirrored_need_no_cluster():
     assert distribute.role("mirrored", {"TF_CONFIG": "not read"}).workers == 1
 
 
-@pytest.mark.parametrize("env, says", [
-    ({}, "needs TF_CONFIG"),
-    ({"TF_CONFIG": "{not json"}, "not a cluster description"),
-    ({"TF_CONFIG": json.dumps({"cluster": {"worker": ["a:1"]}})}, "not a cluster description"),
-    ({"TF_CONFIG": tf_config(["a:1", "b:2"], "worker", 2)}, "task worker:2 is not in the cluster"),
-])
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({}, "needs TF_CONFIG"),
+        ({"TF_CONFIG": "{not json"}, "not a cluster description"),
+        ({"TF_CONFIG": json.dumps({"cluster": {"worker": ["a:1"]}})}, "not a cluster description"),
+        ({"TF_CONFIG": tf_config(["a:1", "b:2"], "worker", 2)}, "task worker:2 is not in the cluster"),
+    ],
+)
 def test_bad_tf_config_is_a_usage_problem(env, says):
     with pytest.raises(UsageProblem, match=says):
         distribute.role("multi-worker", env)
@@ -63,8 +67,10 @@ def test_bad_tf_config_is_a_usage_problem(env, says):
 def test_cli_rejects_multi_worker_without_tf_config_before_loading_anything(tmp_path, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     data = write_idx_folder(tmp_path / "mnist")
-    result = CliRunner().invoke(cli_module.cli, ["train", "--data", str(data), "--distribute", "multi-worker",
-                                                 "--out", str(tmp_path / "m.keras")])
+    result = CliRunner().invoke(
+        cli_module.cli,
+        ["train", "--data", str(data), "--distribute", "multi-worker", "--out", str(tmp_path / "m.keras")],
+    )
     assert result.exit_code == 2
     assert "needs TF_CONFIG" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.keras").exists()
@@ -81,8 +87,20 @@ pytest.importorskip("tensorflow")
 # Adam at a constant 0.001: at dense's default (0.002, cosine) one epoch on these 4,000 faint images
 # swings with the seed alone (one process, seeds 0-3: 95.3, 93.4, 93.5, 96.7%), too much for a
 # 1-point comparison. On real MNIST the defaults agree: 2 epochs, one process 96.49%, mirrored x2 96.56%.
-ARGS = ["--limit", "4000", "--validation-size", "500", "--batch-size", "64", "--lr", "0.001",
-        "--schedule", "constant", "--no-onnx", "-q"]
+ARGS = [
+    "--limit",
+    "4000",
+    "--validation-size",
+    "500",
+    "--batch-size",
+    "64",
+    "--lr",
+    "0.001",
+    "--schedule",
+    "constant",
+    "--no-onnx",
+    "-q",
+]
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +110,14 @@ def data(tmp_path_factory):
 
 
 def digitcli(*args, env=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "digitcli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "digitcli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
 
 
 def finish(proc, timeout=TIMEOUT):
@@ -102,8 +126,9 @@ def finish(proc, timeout=TIMEOUT):
 
 
 def accuracy_of(model, data):
-    result = CliRunner().invoke(cli_module.cli, ["evaluate", str(model), "--data", str(data), "--format", "json",
-                                                 "--backend", "keras"])
+    result = CliRunner().invoke(
+        cli_module.cli, ["evaluate", str(model), "--data", str(data), "--format", "json", "--backend", "keras"]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)["accuracy"]
 
@@ -165,8 +190,22 @@ def start_cluster(data, out, tmp_path, epochs, *extra):
 @pytest.mark.slow
 def test_mirrored_over_two_cpu_devices_matches_one_process(data, tmp_path, single):
     out = tmp_path / "m.keras"
-    code, stdout, stderr = finish(digitcli("train", "--data", str(data), "--epochs", "1", "--out", str(out),
-                                           "--distribute", "mirrored", "--replicas", "2", *ARGS))
+    code, stdout, stderr = finish(
+        digitcli(
+            "train",
+            "--data",
+            str(data),
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+            "--distribute",
+            "mirrored",
+            "--replicas",
+            "2",
+            *ARGS,
+        )
+    )
     assert code == 0, stderr[-2000:]
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["distribution"] == {"strategy": "mirrored", "replicas": 2, "workers": 1}
@@ -191,8 +230,10 @@ def test_two_workers_train_and_only_the_chief_saves(data, tmp_path, single):
     accuracy = accuracy_of(out, data)
     assert abs(accuracy - single["accuracy"]) <= 0.01, (accuracy, single["accuracy"])
     # Figures for the README and the issue note (pytest -s shows them).
-    print(f"\ntwo workers: {100 * accuracy:.2f}% in {wall:.1f} s wall ({meta['train_seconds']:.1f} s training); "
-          f"one process: {100 * single['accuracy']:.2f}% in {single['wall']:.1f} s wall")
+    print(
+        f"\ntwo workers: {100 * accuracy:.2f}% in {wall:.1f} s wall ({meta['train_seconds']:.1f} s training); "
+        f"one process: {100 * single['accuracy']:.2f}% in {single['wall']:.1f} s wall"
+    )
 
 
 @pytest.mark.slow

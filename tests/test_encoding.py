@@ -29,8 +29,27 @@ def test_a_bits_model_trains_predicts_and_evaluates_to_its_own_score(tmp_path):
     data = write_idx_folder(tmp_path / "mnist", n_train=400, n_test=100)
     out = tmp_path / "bits.keras"
     runner = CliRunner()
-    result = runner.invoke(cli, ["train", "--data", str(data), "--validation-size", "50", "--encoding", "bits",
-                                 "--hidden", "32", "--epochs", "8", "--batch-size", "16", "-q", "--out", str(out)])
+    result = runner.invoke(
+        cli,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--validation-size",
+            "50",
+            "--encoding",
+            "bits",
+            "--hidden",
+            "32",
+            "--epochs",
+            "8",
+            "--batch-size",
+            "16",
+            "-q",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["settings"]["encoding"] == "bits" and meta["settings"]["output"] == "sigmoid"
@@ -38,8 +57,11 @@ def test_a_bits_model_trains_predicts_and_evaluates_to_its_own_score(tmp_path):
 
     assert onnx.load(str(out.with_suffix(".onnx"))).graph.output[0].type.tensor_type.shape.dim[1].dim_value == 4
     for backend in ("onnx", "keras"):
-        scored = json.loads(runner.invoke(cli, ["evaluate", str(out), "--data", str(data), "--format", "json",
-                                                "--backend", backend]).stdout)
+        scored = json.loads(
+            runner.invoke(
+                cli, ["evaluate", str(out), "--data", str(data), "--format", "json", "--backend", backend]
+            ).stdout
+        )
         # Keras' decoding metric during training and NumPy's decoding afterwards agree.
         assert scored["accuracy"] == pytest.approx(meta["test"]["accuracy"], abs=1e-9)
     assert meta["test"]["accuracy"] > 0.5
@@ -49,6 +71,17 @@ def test_a_bits_model_trains_predicts_and_evaluates_to_its_own_score(tmp_path):
     np.savetxt(digit, synthetic_digits(1, seed=4)[0][0], fmt="%d", delimiter=",")
     sure = json.loads(runner.invoke(cli, ["predict-csv", str(digit), "--model", str(out), "--format", "json"]).stdout)
     assert sure["prediction"] in range(10) and 0.1 <= sure["confidence"] < 1.0
-    unsure = runner.invoke(cli, ["predict-csv", str(digit), "--model", str(out), "--format", "json",
-                                 "--min-confidence", str(min(1.0, sure["confidence"] + 1e-6))])
+    unsure = runner.invoke(
+        cli,
+        [
+            "predict-csv",
+            str(digit),
+            "--model",
+            str(out),
+            "--format",
+            "json",
+            "--min-confidence",
+            str(min(1.0, sure["confidence"] + 1e-6)),
+        ],
+    )
     assert json.loads(unsure.stdout)["prediction"] == "?"

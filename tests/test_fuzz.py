@@ -19,11 +19,36 @@ from hypothesis import strategies as st  # noqa: E402
 from digitcli.cli import cli  # noqa: E402
 
 MODEL = ROOT / "models" / "dense.keras"
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-TOKENS = st.sampled_from(["0", "255", "17", "-3", "256", "1e3", "0.5", "nan", "inf", "", " ", "x", '"7"',
-                          "18446744073709551616", "label", "pixel0", "\ufeff", "\x00", "é"])
+TOKENS = st.sampled_from(
+    [
+        "0",
+        "255",
+        "17",
+        "-3",
+        "256",
+        "1e3",
+        "0.5",
+        "nan",
+        "inf",
+        "",
+        " ",
+        "x",
+        '"7"',
+        "18446744073709551616",
+        "label",
+        "pixel0",
+        "\ufeff",
+        "\x00",
+        "é",
+    ]
+)
 SEPARATORS = st.sampled_from([",", ";", "\t", " ", ",,"])
 
 
@@ -43,8 +68,11 @@ def csv_texts(draw):
 
 
 def snapshot(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in Path(folder).rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in Path(folder).rglob("*")
+        if p.is_file()
+    }
 
 
 def check(args, folder, outputs=()):
@@ -81,8 +109,9 @@ def test_any_csv_bytes(data):
         check(["predict-csv", path, "--model", MODEL], tmp)
 
 
-LABEL_CELLS = st.sampled_from(["3", "8", "12", "-1", "three", "", " 3 ", "digit3_1.csv", "file", "label", "row",
-                               "1", "0", "\ufeff", "é", '"3"'])
+LABEL_CELLS = st.sampled_from(
+    ["3", "8", "12", "-1", "three", "", " 3 ", "digit3_1.csv", "file", "label", "row", "1", "0", "\ufeff", "é", '"3"']
+)
 
 
 @st.composite
@@ -101,7 +130,7 @@ def test_any_labels_file(text, photo):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "labels.csv"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
-        command = (["predict-image", SAMPLES / "photo_7.png"] if photo else ["predict-csv", SAMPLES / "digit3_1.csv"])
+        command = ["predict-image", SAMPLES / "photo_7.png"] if photo else ["predict-csv", SAMPLES / "digit3_1.csv"]
         check([*command, "--model", MODEL, "--labels", path], tmp)
 
 
@@ -115,8 +144,10 @@ def histories(draw):
         return draw(st.sampled_from([".csv", ".json"])), draw(st.text(max_size=500))
     if kind == "csv":
         header = draw(st.sampled_from(["epoch,accuracy,loss", "accuracy,loss", "epoch", "epoch,val_accuracy"]))
-        rows = [",".join(draw(HISTORY_CELLS) for _ in range(draw(st.integers(1, 4))))
-                for _ in range(draw(st.integers(0, 4)))]
+        rows = [
+            ",".join(draw(HISTORY_CELLS) for _ in range(draw(st.integers(1, 4))))
+            for _ in range(draw(st.integers(0, 4)))
+        ]
         return ".csv", "\n".join([header, *rows])
     value = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=5))
     row = st.dictionaries(st.sampled_from(["epoch", "accuracy", "loss", "val_accuracy"]), value, max_size=4)
@@ -151,12 +182,12 @@ def image_bytes(draw):
         return draw(st.binary(max_size=2000))
     size = (draw(st.integers(1, 80)), draw(st.integers(1, 80)))
     dtype = draw(st.sampled_from([np.uint8, np.uint16]))
-    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     top = 255 if dtype == np.uint8 else 65535
     array = (rng.random(size) ** draw(st.sampled_from([1, 8, 0.1])) * top).astype(dtype)
     data = _png(array)
     if kind == "truncated":
-        data = data[:draw(st.integers(8, max(8, len(data) - 1)))]
+        data = data[: draw(st.integers(8, max(8, len(data) - 1)))]
     return data
 
 

@@ -23,7 +23,11 @@ def test_dense_is_the_seed_network():
     assert model.input_shape == (None, 784)
     kinds = [(type(layer).__name__, getattr(layer, "units", None)) for layer in model.layers]
     assert kinds == [("Dense", 400), ("Dense", 100), ("Dropout", None), ("Dense", 10)]
-    assert [layer.activation.__name__ for layer in model.layers if hasattr(layer, "units")] == ["relu", "relu", "softmax"]
+    assert [layer.activation.__name__ for layer in model.layers if hasattr(layer, "units")] == [
+        "relu",
+        "relu",
+        "softmax",
+    ]
     assert model.layers[2].rate == 0.5
 
 
@@ -31,7 +35,14 @@ def test_keras_convnet_is_the_keras_io_convnet():
     model = models.build("keras-convnet")
     assert model.input_shape == (None, 28, 28, 1)
     assert [type(layer).__name__ for layer in model.layers] == [
-        "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
+    ]
     # keras.io's "simple MNIST convnet" has 34,826 parameters.
     assert model.count_params() == 34_826
 
@@ -40,15 +51,28 @@ def test_cnn_is_the_small_fast_convnet():
     import numpy as np
 
     model = models.build("cnn", dropout=0.0)
-    assert [(type(layer).__name__, getattr(layer, "filters", getattr(layer, "units", None))) for layer in model.layers] == [
-        ("Rescaling", None), ("Conv2D", 24), ("MaxPooling2D", None), ("Conv2D", 32), ("MaxPooling2D", None),
-        ("Flatten", None), ("Dense", 512), ("Dense", 10)]
+    assert [
+        (type(layer).__name__, getattr(layer, "filters", getattr(layer, "units", None))) for layer in model.layers
+    ] == [
+        ("Rescaling", None),
+        ("Conv2D", 24),
+        ("MaxPooling2D", None),
+        ("Conv2D", 32),
+        ("MaxPooling2D", None),
+        ("Flatten", None),
+        ("Dense", 512),
+        ("Dense", 10),
+    ]
     assert model.layers[1].kernel_size == (5, 5) and model.layers[3].kernel_size == (3, 3)
     assert model.count_params() == 624 + 6_944 + 800 * 512 + 512 + 5_130
     # The normalisation is in the model: [0, 1] pixels become MNIST's zero-mean, unit-std inputs.
     normalise = keras.Sequential([keras.Input((28, 28, 1)), model.layers[0]])
-    out = np.asarray(normalise(np.array([0.1307, 0.1307 + 0.3081], "float32").reshape(1, 2, 1, 1)
-                               * np.ones((1, 28, 28, 1), "float32")[:, :2, :1]))
+    out = np.asarray(
+        normalise(
+            np.array([0.1307, 0.1307 + 0.3081], "float32").reshape(1, 2, 1, 1)
+            * np.ones((1, 28, 28, 1), "float32")[:, :2, :1]
+        )
+    )
     np.testing.assert_allclose(out.ravel(), [0.0, 1.0], atol=1e-6)
 
 
@@ -57,9 +81,23 @@ def test_bn_cnn_normalises_each_layer_and_drops_out_before_the_output():
 
     model = models.build("bn-cnn")
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["Rescaling", "Conv2D", "BatchNormalization", "Activation", "MaxPooling2D",
-                     "Conv2D", "BatchNormalization", "Activation", "MaxPooling2D", "Flatten",
-                     "Dense", "BatchNormalization", "Activation", "Dropout", "Dense"]
+    assert kinds == [
+        "Rescaling",
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "MaxPooling2D",
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
+        "Dense",
+    ]
     convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
     assert [(c.filters, c.kernel_size) for c in convs] == [(32, (5, 5)), (64, (3, 3))]
     # No bias before batch norm (its shift is the bias): conv 5*5*32, conv 3*3*32*64, dense 1600*256,
@@ -78,8 +116,9 @@ def test_onecycle_rises_to_its_peak_then_anneals():
 
     schedule = OneCycle(0.01, total_steps=1000)
     rates = np.array([float(schedule(step)) for step in (0, 150, 300, 650, 1000)])
-    np.testing.assert_allclose(rates, [0.01 / 25, (0.01 + 0.01 / 25) / 2, 0.01, None or rates[3], 0.01 / 25e4],
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        rates, [0.01 / 25, (0.01 + 0.01 / 25) / 2, 0.01, None or rates[3], 0.01 / 25e4], rtol=1e-4
+    )
     assert 0.01 / 25e4 < rates[3] < 0.01
     again = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
     assert float(again(650)) == pytest.approx(rates[3])
@@ -100,9 +139,17 @@ def test_unknown_model_name():
 
 def test_book_cnn_is_nielsens_chapter_6_network():
     model = models.build("book-cnn", dropout=0.0)  # as the nielsen-ch6 preset builds it
-    assert [(type(layer).__name__, getattr(layer, "filters", getattr(layer, "units", None))) for layer in model.layers] == [
-        ("Conv2D", 20), ("MaxPooling2D", None), ("Conv2D", 40), ("MaxPooling2D", None), ("Flatten", None),
-        ("Dense", 100), ("Dense", 10)]
+    assert [
+        (type(layer).__name__, getattr(layer, "filters", getattr(layer, "units", None))) for layer in model.layers
+    ] == [
+        ("Conv2D", 20),
+        ("MaxPooling2D", None),
+        ("Conv2D", 40),
+        ("MaxPooling2D", None),
+        ("Flatten", None),
+        ("Dense", 100),
+        ("Dense", 10),
+    ]
     assert model.layers[0].kernel_size == (5, 5)
     assert model.count_params() == 520 + 20_040 + 64_100 + 1_010
 
@@ -125,6 +172,7 @@ def test_book_losses_match_numpy_and_the_book_formulas():
 
     from digitcli.nets import losses
     from digitcli.report import metrics
+
     rng = np.random.default_rng(0)
     p = rng.dirichlet(np.ones(10), 32).astype("float32")
     labels = rng.integers(0, 10, 32)

@@ -32,7 +32,9 @@ def run(*args, code=0):
 def records(*args, **kw):
     """predict-image's JSON records (the default model unless --model is among args)."""
     model = [] if "--model" in args else ["--model", SHIPPED_DENSE]
-    return [json.loads(line) for line in run("predict-image", *model, *args, "--format", "json", **kw).stdout.splitlines()]
+    return [
+        json.loads(line) for line in run("predict-image", *model, *args, "--format", "json", **kw).stdout.splitlines()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,10 @@ def test_prepare_writes_the_seeds_format_that_predict_csv_reads_the_same(photos,
     assert written == [str(tmp_path / "out" / f"{p.stem}.csv") for p in paths[:3]]
     grid = np.loadtxt(written[0], delimiter=",")
     assert grid.shape == (28, 28) and grid.min() == 0 and grid.max() == 255
-    as_csv = [json.loads(x)["prediction"] for x in run("predict-csv", *written, "--model", SHIPPED_DENSE, "--format", "json").stdout.splitlines()]
+    as_csv = [
+        json.loads(x)["prediction"]
+        for x in run("predict-csv", *written, "--model", SHIPPED_DENSE, "--format", "json").stdout.splitlines()
+    ]
     assert [str(p) for p in as_csv] == [r["prediction"] for r in records(*paths[:3])]
 
 
@@ -171,7 +176,7 @@ def test_a_number_is_read_left_to_right(tmp_path):
 
 
 def blob(mask, top, left, h, w):
-    mask[top:top + h, left:left + w] = True
+    mask[top : top + h, left : left + w] = True
     return mask
 
 
@@ -193,7 +198,10 @@ def test_segmentation_pieces_slivers_touching_and_counts():
     assert len(split_digits(sliver)) == 3
 
     touching = blob(blob(blob(np.zeros((60, 120), bool), 10, 10, 40, 30), 10, 50, 40, 30), 28, 40, 4, 10)
-    assert spans(split_digits(touching)) == [(10, 39), (40, 79)] or spans(split_digits(touching)) == [(10, 49), (50, 79)]
+    assert spans(split_digits(touching)) == [(10, 39), (40, 79)] or spans(split_digits(touching)) == [
+        (10, 49),
+        (50, 79),
+    ]
     assert len(split_digits(touching, count=2)) == 2
     assert len(split_digits(row, count=2)) == 2  # told there are two: the closest pieces join
 
@@ -206,10 +214,15 @@ def test_bad_images(tmp_path):
     dots = np.full((200, 400), 230, np.uint8)
     for top in range(10, 190, 20):
         for left in range(10, 390, 20):
-            dots[top:top + 8, left:left + 8] = 0
+            dots[top : top + 8, left : left + 8] = 0
     Image.fromarray(dots).save(tmp_path / "dots.png")
-    result = run("predict-image", "--model", SHIPPED_DENSE, *(tmp_path / n for n in ("text.png", "blank.png", "paper.png", "dots.png", "nope.png")),
-                 code=1)
+    result = run(
+        "predict-image",
+        "--model",
+        SHIPPED_DENSE,
+        *(tmp_path / n for n in ("text.png", "blank.png", "paper.png", "dots.png", "nope.png")),
+        code=1,
+    )
     err = result.stderr
     assert f"error: {tmp_path / 'text.png'}: not an image Pillow can read" in err
     assert f"error: {tmp_path / 'blank.png'}: no ink found" in err

@@ -11,8 +11,10 @@ from conftest import SAMPLES, SHIPPED_DENSE, sample_labels, synthetic_digits
 from digitcli.cli import cli
 from digitcli.report import plots
 
-HISTORY_A = [{"epoch": e, "accuracy": 0.8 + e / 100, "loss": 1 / e, "val_accuracy": 0.79 + e / 100,
-              "val_loss": 1.1 / e} for e in range(1, 6)]
+HISTORY_A = [
+    {"epoch": e, "accuracy": 0.8 + e / 100, "loss": 1 / e, "val_accuracy": 0.79 + e / 100, "val_loss": 1.1 / e}
+    for e in range(1, 6)
+]
 HISTORY_B = [{"epoch": e, "accuracy": 0.7 + e / 50, "loss": 2 / e} for e in range(1, 4)]
 
 
@@ -118,22 +120,39 @@ def test_plot_command_writes_each_picture_and_prints_its_path(tmp_path, tiny_mni
 @pytest.mark.skipif(not SHIPPED_DENSE.exists(), reason="shipped model missing")
 def test_plot_digits_titles_are_predict_csv_predictions(tmp_path, monkeypatch):
     out = tmp_path / "pics"
-    paths = run("plot", "--digits", SAMPLES, "--labels", SAMPLES / "labels.csv", "--model", SHIPPED_DENSE,
-                "--out", out, "--format", "pdf").stdout.split()
+    paths = run(
+        "plot",
+        "--digits",
+        SAMPLES,
+        "--labels",
+        SAMPLES / "labels.csv",
+        "--model",
+        SHIPPED_DENSE,
+        "--out",
+        out,
+        "--format",
+        "pdf",
+    ).stdout.split()
     assert paths == [str(out / "digits.pdf")]
     assert (out / "digits.pdf").read_bytes()[:5] == b"%PDF-"
 
     drawn = []
     real_save = plots.save
-    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append([a.get_title() for a in fig.axes]) or
-                        real_save(fig, path))
+    monkeypatch.setattr(
+        plots, "save", lambda fig, path: drawn.append([a.get_title() for a in fig.axes]) or real_save(fig, path)
+    )
     run("plot", "--digits", SAMPLES, "--labels", SAMPLES / "labels.csv", "--model", SHIPPED_DENSE, "--out", out)
-    predicted = [json.loads(line) for line in run(
-        "predict-csv", SAMPLES, "--model", SHIPPED_DENSE, "--format", "json").stdout.splitlines()]
+    predicted = [
+        json.loads(line)
+        for line in run("predict-csv", SAMPLES, "--model", SHIPPED_DENSE, "--format", "json").stdout.splitlines()
+    ]
     labels = sample_labels()
-    expected = [f"{r['prediction']} ({100 * r['confidence']:.0f}%)\ntrue {labels[r['file'].split('/')[-1]]}"
-                + (" ✗" if r["prediction"] != labels[r["file"].split("/")[-1]] else "") for r in predicted]
-    assert drawn[0][:len(expected)] == expected
+    expected = [
+        f"{r['prediction']} ({100 * r['confidence']:.0f}%)\ntrue {labels[r['file'].split('/')[-1]]}"
+        + (" ✗" if r["prediction"] != labels[r["file"].split("/")[-1]] else "")
+        for r in predicted
+    ]
+    assert drawn[0][: len(expected)] == expected
 
 
 def test_plot_of_a_file_without_history(tmp_path):

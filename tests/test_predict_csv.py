@@ -24,6 +24,7 @@ def predictor(request, monkeypatch):
     elif not SHIPPED_DENSE.exists():
         pytest.skip("shipped model missing")
 
+
 LABELS = sample_labels()
 FIVE = ["digit3_1.csv", "digit8_2.csv", "digit9_3.csv", "digit5_4.csv", "digit4_1.csv"]
 
@@ -88,8 +89,13 @@ def test_mnist_as_csv_with_label_header_reports_correctness(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[-1] == "accuracy: 4 of 5 correct (80.0%)"
     table = [line.split() for line in lines[1:-1]]
-    assert [(int(t[2]), int(t[4]), t[5]) for t in table] == [(3, 3, "True"), (8, 8, "True"), (9, 9, "True"),
-                                                                (5, 5, "True"), (4, 7, "False")]
+    assert [(int(t[2]), int(t[4]), t[5]) for t in table] == [
+        (3, 3, "True"),
+        (8, 8, "True"),
+        (9, 9, "True"),
+        (5, 5, "True"),
+        (4, 7, "False"),
+    ]
 
 
 def test_785_columns_without_header_take_the_first_as_label(tmp_path):
@@ -180,23 +186,35 @@ def test_csv_output_parses():
     result = run(SAMPLES / "digit3_1.csv", SAMPLES / "digit4_1.csv", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["file"].split("/")[-1], r["row"], r["prediction"]) for r in rows] == [
-        ("digit3_1.csv", "1", "3"), ("digit4_1.csv", "1", "4")]
+        ("digit3_1.csv", "1", "3"),
+        ("digit4_1.csv", "1", "4"),
+    ]
     assert 0.5 < float(rows[0]["confidence"]) <= 1.0
 
 
 BAD = {
     "short.csv": ("\n".join(",".join(["0"] * 28) for _ in range(27)), "27 rows x 28 columns; expected 28 rows"),
-    "word.csv": ("\n".join(",".join(["0"] * 27 + ["x" if r == 5 else "0"]) for r in range(28)),
-                 "line 6, column 28: 'x' is not a number"),
-    "nan.csv": ("\n".join(",".join(["0"] * 27 + ["nan" if r == 2 else "0"]) for r in range(28)),
-                "line 3, column 28: value is missing or NaN"),
-    "inf.csv": ("\n".join(",".join(["0"] * 27 + ["inf" if r == 2 else "0"]) for r in range(28)),
-                "line 3, column 28: value is infinite"),
-    "big.csv": ("\n".join(",".join(["0"] * 27 + ["300" if r == 2 else "0"]) for r in range(28)),
-                "image 1 has the value 300; pixels must be 0-255"),
+    "word.csv": (
+        "\n".join(",".join(["0"] * 27 + ["x" if r == 5 else "0"]) for r in range(28)),
+        "line 6, column 28: 'x' is not a number",
+    ),
+    "nan.csv": (
+        "\n".join(",".join(["0"] * 27 + ["nan" if r == 2 else "0"]) for r in range(28)),
+        "line 3, column 28: value is missing or NaN",
+    ),
+    "inf.csv": (
+        "\n".join(",".join(["0"] * 27 + ["inf" if r == 2 else "0"]) for r in range(28)),
+        "line 3, column 28: value is infinite",
+    ),
+    "big.csv": (
+        "\n".join(",".join(["0"] * 27 + ["300" if r == 2 else "0"]) for r in range(28)),
+        "image 1 has the value 300; pixels must be 0-255",
+    ),
     "negative.csv": ("\n".join(",".join(["-1"] + ["0"] * 27) for _ in range(28)), "has the value -1"),
-    "ragged.csv": ("\n".join(",".join(["0"] * (29 if r == 4 else 28)) for r in range(28)),
-                   "line 5 has 29 values where earlier lines have 28"),
+    "ragged.csv": (
+        "\n".join(",".join(["0"] * (29 if r == 4 else 28)) for r in range(28)),
+        "line 5 has 29 values where earlier lines have 28",
+    ),
     "empty.csv": ("", "empty file"),
     "blank.csv": ("\n \n\n", "empty file"),
     "header_only.csv": ("label," + ",".join(f"pixel{i}" for i in range(784)), "a header but no pixel rows"),
@@ -234,8 +252,12 @@ def test_unreadable_file(tmp_path):
 
 def test_good_inputs_are_still_predicted_beside_bad_ones(tmp_path):
     bad = write(tmp_path, "bad.csv", "1,2,3\n")
-    recs = [json.loads(x) for x in run(SAMPLES / "digit3_1.csv", bad, SAMPLES / "digit4_1.csv",
-                                       "--format", "json", code=1).stdout.splitlines()]
+    recs = [
+        json.loads(x)
+        for x in run(
+            SAMPLES / "digit3_1.csv", bad, SAMPLES / "digit4_1.csv", "--format", "json", code=1
+        ).stdout.splitlines()
+    ]
     assert [r["prediction"] for r in recs] == [3, None, 4]
     assert recs[1]["file"] == str(bad) and "1 rows x 3 columns" in recs[1]["error"]
 
@@ -244,18 +266,23 @@ def test_strict_stops_at_the_first_bad_input_with_no_output(tmp_path):
     bad = write(tmp_path, "bad.csv", "1,2,3\n")
     result = run(SAMPLES / "digit3_1.csv", bad, "--strict", code=1)
     assert result.stdout == ""
-    assert result.stderr.strip() == f"Error: {bad}: 1 rows x 3 columns; expected 28 rows of 28 values, " \
-                                    "or one row of 784 values per image (optionally a label first)"
+    assert (
+        result.stderr.strip() == f"Error: {bad}: 1 rows x 3 columns; expected 28 rows of 28 values, "
+        "or one row of 784 values per image (optionally a label first)"
+    )
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--labels", "3,8"], "2 labels given but the inputs hold 1 images"),
-    (["--labels", "3,x"], "is neither a labels file nor digits"),
-    (["--labels", "12"], "labels must be digits 0-9"),
-    (["--top-k", "11"], "11 is not in the range 1<=x<=10"),
-    (["--min-confidence", "2"], "2.0 is not in the range 0<=x<=1"),
-    (["--format", "xml"], "'xml' is not one of 'table', 'csv', 'json'"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--labels", "3,8"], "2 labels given but the inputs hold 1 images"),
+        (["--labels", "3,x"], "is neither a labels file nor digits"),
+        (["--labels", "12"], "labels must be digits 0-9"),
+        (["--top-k", "11"], "11 is not in the range 1<=x<=10"),
+        (["--min-confidence", "2"], "2.0 is not in the range 0<=x<=1"),
+        (["--format", "xml"], "'xml' is not one of 'table', 'csv', 'json'"),
+    ],
+)
 def test_usage_errors_exit_2(args, message):
     result = run(SAMPLES / "digit3_1.csv", *args, code=2)
     assert message in result.stderr
@@ -266,8 +293,12 @@ def test_model_that_is_not_a_model(tmp_path):
     fake = write(tmp_path, "fake.keras", "hello")
     result = CliRunner().invoke(cli, ["predict-csv", "--model", str(fake), str(SAMPLES / "digit3_1.csv")])
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"Error: {fake}: not a Keras model (a .keras file is a zip archive; this one is not)"
-    result = CliRunner().invoke(cli, ["predict-csv", "--model", str(tmp_path / "none.keras"), str(SAMPLES / "digit3_1.csv")])
+    assert (
+        result.stderr.strip() == f"Error: {fake}: not a Keras model (a .keras file is a zip archive; this one is not)"
+    )
+    result = CliRunner().invoke(
+        cli, ["predict-csv", "--model", str(tmp_path / "none.keras"), str(SAMPLES / "digit3_1.csv")]
+    )
     assert result.exit_code == 1 and "no such model file" in result.stderr
 
 
@@ -277,8 +308,9 @@ def test_kaggle_submission(tmp_path):
     names = ["digit3_1.csv", "digit8_2.csv", "digit0_4.csv"]
     rows = [np.loadtxt(SAMPLES / n, delimiter=",").astype(int).reshape(784) for n in names]
     test_csv = tmp_path / "test.csv"
-    test_csv.write_text(",".join(f"pixel{i}" for i in range(784)) + "\n"
-                        + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    test_csv.write_text(
+        ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n"
+    )
     result = run(test_csv, "--format", "kaggle")
     assert result.stdout.splitlines() == ["ImageId,Label", "1,3", "2,8", "3,0"]
     refused = run(test_csv, "--format", "kaggle", "--min-confidence", "0.5", code=2)

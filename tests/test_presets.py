@@ -30,8 +30,11 @@ def test_book_regularisation_is_the_books_cost_term():
 
     from digitcli.nets.builders import build
 
-    for name, augment, lam, n, m in (("nielsen-ch3", "none", 5.0, 50_000, None), ("nielsen-ch6", "none", 0.1, 50_000, 10),
-                                     ("nielsen-ch6", "shift", 0.1, 250_000, 10)):
+    for name, augment, lam, n, m in (
+        ("nielsen-ch3", "none", 5.0, 50_000, None),
+        ("nielsen-ch6", "none", 0.1, 50_000, 10),
+        ("nielsen-ch6", "shift", 0.1, 250_000, 10),
+    ):
         s = TrainSettings(**resolve(name, augment))
         model = build(s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init)
         model(np.zeros((1, *model.input_shape[1:]), "float32"))
@@ -46,8 +49,14 @@ def test_presets_command_lists_them_all():
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["preset"] for r in rows] == list(PRESETS)
     assert {r["preset"]: r["target"] for r in rows} == {
-        "seed001": 0.98, "keras-convnet": 0.99, "robust": 0.995, "best": 0.996, "nielsen-ch1": 0.95, "nielsen-ch3": 0.975,
-        "nielsen-ch6": 0.99}
+        "seed001": 0.98,
+        "keras-convnet": 0.99,
+        "robust": 0.995,
+        "best": 0.996,
+        "nielsen-ch1": 0.95,
+        "nielsen-ch3": 0.975,
+        "nielsen-ch6": 0.99,
+    }
 
 
 def test_shifts_move_each_image_one_pixel_four_ways():
@@ -67,15 +76,33 @@ def test_preset_trains_and_explicit_options_override(tmp_path, preset):
     pytest.importorskip("tensorflow")
     data = write_idx_folder(tmp_path / "mnist", n_train=200, n_test=50)
     out = tmp_path / "p.keras"
-    result = CliRunner().invoke(cli, ["train", "--preset", preset, "--data", str(data), "--validation-size", "50",
-                                      "--epochs", "2", "--no-onnx", "-q", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--preset",
+            preset,
+            "--data",
+            str(data),
+            "--validation-size",
+            "50",
+            "--epochs",
+            "2",
+            "--no-onnx",
+            "-q",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     settings = json.loads(out.with_suffix(".json").read_text())["settings"]
     expected = {**resolve(preset), "epochs": 2, "validation_size": 50, "preset": preset}
     assert resolve(preset)["validation_size"] == 10_000  # the book's 50k/10k split, overridden here
     for key, value in expected.items():
         assert settings[key] == (list(value) if isinstance(value, tuple) else value), key
-    evaluated = json.loads(CliRunner().invoke(cli, ["evaluate", str(out), "--data", str(data), "--format", "json"]).stdout)
+    evaluated = json.loads(
+        CliRunner().invoke(cli, ["evaluate", str(out), "--data", str(data), "--format", "json"]).stdout
+    )
     assert evaluated["loss_kind"] == resolve(preset)["loss"]
     assert evaluated["accuracy"] == pytest.approx(json.loads(out.with_suffix(".json").read_text())["test"]["accuracy"])
 
@@ -84,8 +111,24 @@ def test_default_output_name_follows_the_preset(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow")
     monkeypatch.chdir(tmp_path)
     data = write_idx_folder(tmp_path / "mnist", n_train=100, n_test=20)
-    result = CliRunner().invoke(cli, ["train", "--preset", "seed001", "--data", str(data), "--validation-size", "20",
-                                      "--epochs", "1", "--hidden", "8", "--no-onnx", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--preset",
+            "seed001",
+            "--data",
+            str(data),
+            "--validation-size",
+            "20",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--no-onnx",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "models" / "seed001.json").read_text())
     assert meta["settings"]["hidden"] == [8] and meta["settings"]["batch_size"] == 64

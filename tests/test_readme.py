@@ -16,8 +16,13 @@ README = (ROOT / "README.md").read_text()
 
 
 def block(tag):
-    return subprocess.run(["bash", "-c", f"source <(sed -n '/^readme_block()/,/^}}/p' .ci/run); readme_block {tag}"],
-                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["bash", "-c", f"source <(sed -n '/^readme_block()/,/^}}/p' .ci/run); readme_block {tag}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_ci_runs_the_readme_commands():
@@ -64,7 +69,6 @@ def _mask(line):
     return re.sub(r"in \d+\.\d s;", "in N s;", line)
 
 
-
 @pytest.mark.parametrize("command,expected", console_examples(), ids=[c for c, _ in console_examples()])
 def test_readme_example_output_is_real(command, expected, tmp_path):
     import os
@@ -83,8 +87,9 @@ def test_readme_example_output_is_real(command, expected, tmp_path):
     if uses_data:
         (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITCLI_")}
-    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=work, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert [_mask(x) for x in result.stdout.splitlines()] == [_mask(x) for x in expected]
 
@@ -96,12 +101,19 @@ def test_the_fine_tuning_walkthrough_reads_the_writer_better_and_keeps_mnist(rea
     assert len(block) == 5
     outputs = []
     for command in block:
-        command = (command.replace("python sample_digits/", f"python {ROOT}/sample_digits/")
-                   .replace("models/robust.keras", str(ROOT / "models" / "robust.keras"))
-                   .replace("../shared/data/mnist", str(Path(real_data).resolve())))
-        result = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, capture_output=True,
-                                text=True, timeout=600,
-                                env={**os.environ, "DIGITCLI_MODEL": str(ROOT / "models" / "robust.keras")})
+        command = (
+            command.replace("python sample_digits/", f"python {ROOT}/sample_digits/")
+            .replace("models/robust.keras", str(ROOT / "models" / "robust.keras"))
+            .replace("../shared/data/mnist", str(Path(real_data).resolve()))
+        )
+        result = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "DIGITCLI_MODEL": str(ROOT / "models" / "robust.keras")},
+        )
         assert result.returncode == 0, (command, result.stderr[-2000:])
         outputs.append(result.stdout)
     before, after = (int(re.search(r"accuracy: (\d+) of 250 correct", outputs[i]).group(1)) for i in (1, 3))
@@ -128,14 +140,20 @@ def test_the_best_preset_commands_train_five_runs_and_score_their_ensemble(tmp_p
     assert len(block) == 2 and "--preset best --runs 5" in block[0]
     outputs = []
     for command, extra in zip(block, (" --epochs 1", " --format json")):
-        result = subprocess.run(["bash", "-c", command.replace("../shared/data/mnist", str(data)) + extra],
-                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            ["bash", "-c", command.replace("../shared/data/mnist", str(data)) + extra],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, (command, result.stderr[-2000:])
         outputs.append(result.stdout)
     paths = [tmp_path / "runs" / f"best.run{k}.keras" for k in range(1, 6)]
     saved = [json.loads(p.with_suffix(".json").read_text()) for p in paths]
     assert [(m["settings"]["preset"], m["architecture"], m["settings"]["seed"]) for m in saved] == [
-        ("best", "bn-cnn", seed) for seed in range(5)]
+        ("best", "bn-cnn", seed) for seed in range(5)
+    ]
     assert all(m["settings"]["augment"] == "affine" and m["settings"]["epochs"] == 1 for m in saved)
     result = json.loads(outputs[1])
     assert result["architecture"] == "ensemble of 5: " + ", ".join(["bn-cnn"] * 5)

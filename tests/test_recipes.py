@@ -39,8 +39,9 @@ def test_onecycle_resumes_where_it_stopped(dataset, tmp_path):
     with pytest.raises(TrainingInterrupted):
         train(settings, dataset, out, verbose=0, export_onnx=False, note=lambda m: None, callbacks=[StopAfterTwo()])
     recorder = Recorder()
-    meta = train(settings, dataset, out, resume=True, verbose=0, export_onnx=False, note=lambda m: None,
-                 callbacks=[recorder])
+    meta = train(
+        settings, dataset, out, resume=True, verbose=0, export_onnx=False, note=lambda m: None, callbacks=[recorder]
+    )
     iterations, rate = recorder.at_start
     assert iterations == 2 * steps  # the optimizer's step count came back with the weights
     assert rate == pytest.approx(float(OneCycle(0.01, 4 * steps)(2 * steps)), rel=1e-5)
@@ -58,8 +59,14 @@ def test_affine_augmentation_distorts_each_epoch_afresh_and_only_while_training(
     assert not np.allclose(np.sort(first.ravel()), np.sort(x.ravel()))  # and not the originals
 
     out = tmp_path / "aug.keras"
-    meta = train(TrainSettings(model="cnn", hidden=(16,), epochs=1, augment="affine", batch_size=64),
-                 dataset, out, verbose=0, export_onnx=True, note=lambda m: None)
+    meta = train(
+        TrainSettings(model="cnn", hidden=(16,), epochs=1, augment="affine", batch_size=64),
+        dataset,
+        out,
+        verbose=0,
+        export_onnx=True,
+        note=lambda m: None,
+    )
     assert meta["settings"]["augment"] == "affine"
     saved = json.loads(out.with_suffix(".json").read_text())
     assert "train_augmented" not in saved["data"]  # nothing was copied: the distortions are made on the fly
@@ -96,8 +103,15 @@ def test_tensorboard_logs_hold_the_history(dataset, tmp_path):
     import tensorflow as tf
 
     logs = tmp_path / "tb"
-    meta = train(TrainSettings(model="dense", hidden=(8,), epochs=2), dataset, tmp_path / "m.keras", verbose=0,
-                 export_onnx=False, note=lambda m: None, tensorboard=logs)
+    meta = train(
+        TrainSettings(model="dense", hidden=(8,), epochs=2),
+        dataset,
+        tmp_path / "m.keras",
+        verbose=0,
+        export_onnx=False,
+        note=lambda m: None,
+        tensorboard=logs,
+    )
     losses = []
     for event_file in sorted((logs / "train").glob("events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(str(event_file)):

@@ -24,9 +24,28 @@ def data(tmp_path_factory):
 
 
 def train_cmd(data, out, *extra):
-    return [sys.executable, "-m", "digitcli", "train", "--data", str(data), "--validation-size", "500",
-            "--epochs", str(EPOCHS), "--hidden", "64", "--batch-size", "16", "--seed", "3", "--no-onnx",
-            "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "digitcli",
+        "train",
+        "--data",
+        str(data),
+        "--validation-size",
+        "500",
+        "--epochs",
+        str(EPOCHS),
+        "--hidden",
+        "64",
+        "--batch-size",
+        "16",
+        "--seed",
+        "3",
+        "--no-onnx",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def completed_epochs(out):
@@ -178,8 +197,9 @@ cli(sys.argv[1:], prog_name="digitcli")
 def test_sigkill_in_the_middle_of_the_first_backup_write_resumes(data, tmp_path, uninterrupted):
     out = tmp_path / "m.keras"
     cmd = train_cmd(data, out)
-    killed = subprocess.run([sys.executable, "-c", DIE_IN_FIRST_BACKUP_WRITE, *cmd[3:]], capture_output=True,
-                            text=True, timeout=300)
+    killed = subprocess.run(
+        [sys.executable, "-c", DIE_IN_FIRST_BACKUP_WRITE, *cmd[3:]], capture_output=True, text=True, timeout=300
+    )
     assert killed.returncode == -signal.SIGKILL
     meta = resume(data, out)
     assert [row["epoch"] for row in meta["history"]] == list(range(1, EPOCHS + 1))
@@ -195,8 +215,9 @@ def test_sigkill_at_random_instants_always_resumes(data, tmp_path, uninterrupted
     out = tmp_path / "m.keras"
     kills = 0
     for _ in range(12):
-        proc = subprocess.Popen(train_cmd(data, out, "--resume"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            train_cmd(data, out, "--resume"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:  # start-up, an epoch, a checkpoint write, the final save: a resumed run is shorter, so
             # instants late in a whole run's time would mostly find it finished
             proc.wait(timeout=rng.uniform(0.3, 0.7 * uninterrupted["wall_seconds"]))

@@ -6,13 +6,11 @@ import statistics
 
 import numpy as np
 import pytest
-from conftest import cli_run as run, SAMPLES, write_idx_folder
-
+from conftest import SAMPLES, write_idx_folder
+from conftest import cli_run as run
 
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
-
-
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +18,31 @@ def three_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runs")
     data = write_idx_folder(tmp / "mnist", n_train=200, n_test=60)
     out = tmp / "m.keras"
-    args = ["train", "--data", data, "--validation-size", 40, "--hidden", 16, "--epochs", 3, "--batch-size", 20,
-            "--seed", 5, "--runs", 3, "--watch", SAMPLES, "--watch-labels", SAMPLES / "labels.csv", "--no-onnx",
-            "-q", "--out", out]
+    args = [
+        "train",
+        "--data",
+        data,
+        "--validation-size",
+        40,
+        "--hidden",
+        16,
+        "--epochs",
+        3,
+        "--batch-size",
+        20,
+        "--seed",
+        5,
+        "--runs",
+        3,
+        "--watch",
+        SAMPLES,
+        "--watch-labels",
+        SAMPLES / "labels.csv",
+        "--no-onnx",
+        "-q",
+        "--out",
+        out,
+    ]
     return args, run(*args), [tmp / f"m.run{k}.keras" for k in (1, 2, 3)]
 
 
@@ -36,8 +56,10 @@ def test_runs_have_their_own_seeds_files_and_a_summary(three_runs):
         assert line.startswith(f"run {k}: seed {4 + k}, test accuracy {100 * m['test']['accuracy']:.2f}%")
         assert line.endswith(str(path))
     scores = [100 * m["test"]["accuracy"] for m in metas]
-    assert lines[3] == (f"mean test accuracy {statistics.mean(scores):.2f}% ± {statistics.stdev(scores):.2f} "
-                        "(standard deviation over 3 runs)")
+    assert lines[3] == (
+        f"mean test accuracy {statistics.mean(scores):.2f}% ± {statistics.stdev(scores):.2f} "
+        "(standard deviation over 3 runs)"
+    )
     assert len({m["history"][-1]["loss"] for m in metas}) == 3  # three different runs, not one thrice
 
 
@@ -53,12 +75,17 @@ def test_the_watched_set_is_scored_every_epoch(three_runs):
     _, _, paths = three_runs
     meta = json.loads(paths[0].with_suffix(".json").read_text())
     assert [sorted(k for k in row if k.startswith("watch_")) for row in meta["history"]] == [
-        ["watch_accuracy", "watch_loss"]] * 3
+        ["watch_accuracy", "watch_loss"]
+    ] * 3
     assert meta["watch"] == {"source": str(SAMPLES), "images": 40}
     # The saved model has the best epoch's weights: its watch_accuracy is what predict-csv measures.
     best = meta["history"][meta["best_epoch"] - 1]
-    records = [json.loads(line) for line in run("predict-csv", SAMPLES, "--model", paths[0], "--labels",
-                                                 SAMPLES / "labels.csv", "--format", "json").stdout.splitlines()]
+    records = [
+        json.loads(line)
+        for line in run(
+            "predict-csv", SAMPLES, "--model", paths[0], "--labels", SAMPLES / "labels.csv", "--format", "json"
+        ).stdout.splitlines()
+    ]
     assert best["watch_accuracy"] == pytest.approx(sum(r["correct"] for r in records) / 40)
     history = (paths[0].with_suffix(".history.csv")).read_text().splitlines()[0].split(",")
     assert {"watch_accuracy", "watch_loss"} <= set(history)
@@ -83,6 +110,16 @@ def test_a_band_is_the_runs_mean_and_spread(three_runs):
 
 def test_watch_needs_labels(tmp_path):
     data = write_idx_folder(tmp_path / "mnist", n_train=50, n_test=20)
-    refused = run("train", "--data", data, "--validation-size", 10, "--watch", SAMPLES / "digit3_1.csv",
-                  "--out", tmp_path / "m.keras", code=2)
+    refused = run(
+        "train",
+        "--data",
+        data,
+        "--validation-size",
+        10,
+        "--watch",
+        SAMPLES / "digit3_1.csv",
+        "--out",
+        tmp_path / "m.keras",
+        code=2,
+    )
     assert "every digit watched needs a label; give --watch-labels" in refused.stderr

@@ -36,8 +36,12 @@ def test_a_digit_csv_gets_the_records_predict_csv_prints(api, fake_predictor):
     path = SAMPLES / "digit8_2.csv"
     answer = post(api, path.read_bytes(), "text/csv", top_k=3)
     assert answer.status_code == 200
-    cli_records = [json.loads(line) for line in CliRunner().invoke(
-        cli, ["predict-csv", str(path), "--top-k", "3", "--format", "json"]).stdout.splitlines()]
+    cli_records = [
+        json.loads(line)
+        for line in CliRunner()
+        .invoke(cli, ["predict-csv", str(path), "--top-k", "3", "--format", "json"])
+        .stdout.splitlines()
+    ]
     assert answer.json()["records"] == [{**r, "file": "request"} for r in cli_records]
     assert answer.json()["records"][0]["prediction"] == 8 and len(answer.json()["records"][0]["top_k"]) == 3
 
@@ -45,11 +49,16 @@ def test_a_digit_csv_gets_the_records_predict_csv_prints(api, fake_predictor):
 def test_every_layout_predict_csv_reads(api):
     five = ["digit3_1.csv", "digit8_2.csv", "digit9_3.csv", "digit5_4.csv", "digit4_1.csv"]
     rows = [np.loadtxt(SAMPLES / n, delimiter=",").astype(int).ravel() for n in five]
-    kaggle = ("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
-              + "\n".join(f"{sample_labels()[n]}," + ",".join(map(str, r)) for n, r in zip(five, rows)))
+    kaggle = (
+        "label,"
+        + ",".join(f"pixel{i}" for i in range(784))
+        + "\n"
+        + "\n".join(f"{sample_labels()[n]}," + ",".join(map(str, r)) for n, r in zip(five, rows))
+    )
     records = post(api, kaggle.encode(), "text/csv").json()["records"]
     assert [(r["row"], r["prediction"], r["label"], r["correct"]) for r in records] == [
-        (i, d, d, True) for i, d in enumerate([3, 8, 9, 5, 4], 1)]
+        (i, d, d, True) for i, d in enumerate([3, 8, 9, 5, 4], 1)
+    ]
     semicolons = "\n".join(";".join(map(str, row)) for row in rows[2].reshape(28, 28))
     assert post(api, semicolons.encode(), "text/plain").json()["records"][0]["prediction"] == 9
 
@@ -57,7 +66,9 @@ def test_every_layout_predict_csv_reads(api):
 def test_an_image_is_read_like_predict_image_with_the_28x28_digits(api, fake_predictor):
     path = SAMPLES / "number_2025.jpg"
     answer = post(api, path.read_bytes(), "image/jpeg", top_k=2).json()
-    cli_record = json.loads(CliRunner().invoke(cli, ["predict-image", str(path), "--top-k", "2", "--format", "json"]).stdout)
+    cli_record = json.loads(
+        CliRunner().invoke(cli, ["predict-image", str(path), "--top-k", "2", "--format", "json"]).stdout
+    )
     assert answer["records"] == [{**cli_record, "file": "request"}]
     prepared = np.array(answer["prepared"])
     assert prepared.shape == (4, 28, 28) and prepared.max() == 255
@@ -83,16 +94,19 @@ def test_the_page_and_its_assets_come_from_digitcli_alone(api):
     assert not re.search(r"(src|href)=\"https?://", page.text)
 
 
-@pytest.mark.parametrize("body, kind, params, status, says", [
-    (b"", "text/csv", {}, 400, "empty body"),
-    (b"hello", "text/csv", {}, 422, "request: "),
-    (b"1,2,3\n4,5\n", "text/csv", {}, 422, "request: "),
-    (b"\x89PNG\r\n\x1a\nbroken", "image/png", {}, 422, "request: "),
-    (b"x", "application/zip", {}, 415, "content type 'application/zip'"),
-    (b"x", "", {}, 415, "content type '(none)'"),
-    (b"0", "text/csv", {"top_k": "11"}, 400, "top_k=11 must be between 1 and 10"),
-    (b"0", "text/csv", {"min_confidence": "abc"}, 400, "min_confidence='abc' is not a number"),
-])
+@pytest.mark.parametrize(
+    "body, kind, params, status, says",
+    [
+        (b"", "text/csv", {}, 400, "empty body"),
+        (b"hello", "text/csv", {}, 422, "request: "),
+        (b"1,2,3\n4,5\n", "text/csv", {}, 422, "request: "),
+        (b"\x89PNG\r\n\x1a\nbroken", "image/png", {}, 422, "request: "),
+        (b"x", "application/zip", {}, 415, "content type 'application/zip'"),
+        (b"x", "", {}, 415, "content type '(none)'"),
+        (b"0", "text/csv", {"top_k": "11"}, 400, "top_k=11 must be between 1 and 10"),
+        (b"0", "text/csv", {"min_confidence": "abc"}, 400, "min_confidence='abc' is not a number"),
+    ],
+)
 def test_bad_bodies_get_a_4xx_naming_the_problem(api, body, kind, params, status, says):
     answer = post(api, body, kind, **params)
     assert answer.status_code == status
@@ -117,8 +131,10 @@ def test_a_body_over_the_limit_gets_413_unread(api):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=3000), kind=st.sampled_from(["text/csv", "text/plain", "image/png", "image/jpeg",
-                                                             "application/json", ""]))
+@given(
+    body=st.binary(max_size=3000),
+    kind=st.sampled_from(["text/csv", "text/plain", "image/png", "image/jpeg", "application/json", ""]),
+)
 def test_no_body_gets_a_5xx(api, body, kind):
     answer = post(api, body, kind)
     assert 200 <= answer.status_code < 500
@@ -127,9 +143,14 @@ def test_no_body_gets_a_5xx(api, body, kind):
 
 # --- the real server -------------------------------------------------------------------------------
 
+
 def start(*args):
-    server = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "digitcli", "serve", "--port", "0", *args],
-                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "digitcli", "serve", "--port", "0", *args],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = []
     for line in server.stderr:
         lines.append(line)
@@ -168,8 +189,9 @@ def test_a_taken_port_is_one_line_and_elsewhere_than_loopback_is_noted():
         port = taken.getsockname()[1]
         result = CliRunner().invoke(cli, ["serve", "--model", str(SHIPPED_DENSE), "--port", str(port)])
     assert result.exit_code == 1
-    assert result.stderr.strip().splitlines()[-1] == (f"Error: port {port} on 127.0.0.1 is in use; choose another "
-                                                      "--port (or --port 0 for any free one)")
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: port {port} on 127.0.0.1 is in use; choose another --port (or --port 0 for any free one)"
+    )
     server, url, lines = start("--model", str(SHIPPED_DENSE), "--host", "0.0.0.0")
     try:
         assert any("other machines can reach this server" in line for line in lines)
@@ -193,8 +215,14 @@ def test_the_readmes_curl_examples_answer_as_shown():
     server, url, _ = start()
     try:
         for command, shown in pairs:
-            out = subprocess.run(command.replace("http://127.0.0.1:8000", url), shell=True, cwd=ROOT,
-                                 capture_output=True, text=True, timeout=30).stdout
+            out = subprocess.run(
+                command.replace("http://127.0.0.1:8000", url),
+                shell=True,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
             if "..." in shown:
                 assert out.startswith(shown.split("...")[0]), (command, out[:300])
             else:

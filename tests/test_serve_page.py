@@ -17,8 +17,10 @@ from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="no chromium and chromedriver installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="no chromium and chromedriver installed"),
+]
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -29,8 +31,12 @@ MODEL = ROOT / "models" / "robust.keras"
 
 @pytest.fixture
 def server():
-    proc = subprocess.Popen([sys.executable, "-m", "digitcli", "serve", "--model", str(MODEL), "--port", "0"],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitcli", "serve", "--model", str(MODEL), "--port", "0"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in proc.stderr:
         found = re.search(r"(http://[\d.]+:\d+/)", line)
         if found:
@@ -47,9 +53,18 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     # As root in a container, and with no network beyond localhost (see the machine notes).
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1000,760"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1000,760",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     yield driver
@@ -67,8 +82,10 @@ def draw(driver, strokes):
         chain.move_to_element_with_offset(pad, int((x0 - 280) * scale), int((y0 - 280) * scale)).click_and_hold()
         for (xa, ya), (xb, yb) in zip(stroke, stroke[1:]):
             for t in (0.25, 0.5, 0.75, 1.0):  # several moves per segment, as a hand makes
-                chain.move_by_offset(int((xa + (xb - xa) * t) * scale) - int((xa + (xb - xa) * (t - 0.25)) * scale),
-                                     int((ya + (yb - ya) * t) * scale) - int((ya + (yb - ya) * (t - 0.25)) * scale))
+                chain.move_by_offset(
+                    int((xa + (xb - xa) * t) * scale) - int((xa + (xb - xa) * (t - 0.25)) * scale),
+                    int((ya + (yb - ya) * t) * scale) - int((ya + (yb - ya) * (t - 0.25)) * scale),
+                )
         chain.release().perform()
 
 
@@ -77,7 +94,8 @@ def test_a_drawn_seven_is_read_and_its_28x28_image_shown(server, browser, tmp_pa
     WebDriverWait(browser, 20).until(lambda d: "robust.keras" in d.find_element(By.ID, "model").text)
     draw(browser, [[(150, 120), (420, 120), (250, 460)]])  # a 7: the bar, then the stem
     reading = WebDriverWait(browser, 20).until(
-        lambda d: d.find_element(By.ID, "reading").text if d.find_element(By.ID, "reading").text.isdigit() else None)
+        lambda d: d.find_element(By.ID, "reading").text if d.find_element(By.ID, "reading").text.isdigit() else None
+    )
     assert reading == "7"
     bars = browser.find_elements(By.CSS_SELECTOR, "#top .bar")
     assert len(bars) == 3 and bars[0].text.split()[0] == "7" and bars[0].text.endswith("%")

@@ -28,8 +28,21 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     data = write_idx_folder(root / "mnist", n_train=400, n_test=100)
     out = root / "models" / "tiny.keras"
-    result = run("train", "--data", data, "--validation-size", 100, "--epochs", 3, "--batch-size", 32,
-                 "--hidden", "64,32", "--out", out)
+    result = run(
+        "train",
+        "--data",
+        data,
+        "--validation-size",
+        100,
+        "--epochs",
+        3,
+        "--batch-size",
+        32,
+        "--hidden",
+        "64,32",
+        "--out",
+        out,
+    )
     return data, out, result
 
 
@@ -40,8 +53,13 @@ def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     assert meta["settings"]["hidden"] == [64, 32] and meta["settings"]["epochs"] == 3
     assert meta["settings"]["lr"] == 0.002 and meta["settings"]["optimizer"] == "adam"  # dense's tuned default
     assert meta["settings"]["schedule"] == "cosine"
-    assert meta["data"] == {"source": str(data), "train": 300, "validation": 100, "test": 100,
-                            "fingerprint": meta["data"]["fingerprint"]}
+    assert meta["data"] == {
+        "source": str(data),
+        "train": 300,
+        "validation": 100,
+        "test": 100,
+        "fingerprint": meta["data"]["fingerprint"],
+    }
     assert len(meta["data"]["fingerprint"]) == 16 and int(meta["data"]["fingerprint"], 16) >= 0
     assert [row["epoch"] for row in meta["history"]] == [1, 2, 3]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(meta["history"][0])
@@ -138,8 +156,21 @@ def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, t
     for suffix in (".keras", ".json", ".history.csv", ".onnx"):
         shutil.copy(out.with_name("tiny" + suffix), tmp_path / f"m{suffix}")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    args = ["train", "--data", data, "--limit", 50, "--validation-size", 100, "--epochs", 1, "--hidden", "8",
-            "--out", target]
+    args = [
+        "train",
+        "--data",
+        data,
+        "--limit",
+        50,
+        "--validation-size",
+        100,
+        "--epochs",
+        1,
+        "--hidden",
+        "8",
+        "--out",
+        target,
+    ]
     result = run(*args)
     assert f"kept the earlier {target} as {tmp_path / 'm.1.keras'}" in result.stderr
     for name, content in before.items():  # every earlier file, byte for byte, under its new name
@@ -159,12 +190,42 @@ def test_same_seed_same_history(tmp_path):
     data = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=50)
     histories = []
     for name in ("a", "b"):
-        run("train", "--data", data, "--validation-size", 100, "--epochs", 2, "--hidden", "32", "--seed", 7,
-            "--no-onnx", "-q", "--out", tmp_path / f"{name}.keras")
+        run(
+            "train",
+            "--data",
+            data,
+            "--validation-size",
+            100,
+            "--epochs",
+            2,
+            "--hidden",
+            "32",
+            "--seed",
+            7,
+            "--no-onnx",
+            "-q",
+            "--out",
+            tmp_path / f"{name}.keras",
+        )
         histories.append(json.loads((tmp_path / f"{name}.json").read_text())["history"])
     assert histories[0] == histories[1]
-    run("train", "--data", data, "--validation-size", 100, "--epochs", 2, "--hidden", "32", "--seed", 8,
-        "--no-onnx", "-q", "--out", tmp_path / "c.keras")
+    run(
+        "train",
+        "--data",
+        data,
+        "--validation-size",
+        100,
+        "--epochs",
+        2,
+        "--hidden",
+        "32",
+        "--seed",
+        8,
+        "--no-onnx",
+        "-q",
+        "--out",
+        tmp_path / "c.keras",
+    )
     assert json.loads((tmp_path / "c.json").read_text())["history"] != histories[0]
 
 
@@ -172,8 +233,29 @@ def test_cnn_trains_and_sgd_mse_options_are_recorded(tmp_path):
     from conftest import write_idx_folder
 
     data = write_idx_folder(tmp_path / "mnist", n_train=200, n_test=50)
-    run("train", "--model", "cnn", "--data", data, "--validation-size", 50, "--epochs", 1, "--optimizer", "sgd",
-        "--lr", 0.05, "--momentum", 0.9, "--loss", "mse", "--no-onnx", "-q", "--out", tmp_path / "c.keras")
+    run(
+        "train",
+        "--model",
+        "cnn",
+        "--data",
+        data,
+        "--validation-size",
+        50,
+        "--epochs",
+        1,
+        "--optimizer",
+        "sgd",
+        "--lr",
+        0.05,
+        "--momentum",
+        0.9,
+        "--loss",
+        "mse",
+        "--no-onnx",
+        "-q",
+        "--out",
+        tmp_path / "c.keras",
+    )
     meta = json.loads((tmp_path / "c.json").read_text())
     assert meta["architecture"] == "cnn" and meta["input_shape"] == [28, 28, 1]
     for key, value in {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "loss": "mse"}.items():
@@ -187,8 +269,21 @@ def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
     from conftest import write_idx_folder
 
     data = write_idx_folder(tmp_path / "mnist", n_train=100, n_test=50)
-    run("train", "--data", data, "--validation-size", 0, "--epochs", 2, "--hidden", "16", "--no-onnx", "-q",
-        "--out", tmp_path / "v.keras")
+    run(
+        "train",
+        "--data",
+        data,
+        "--validation-size",
+        0,
+        "--epochs",
+        2,
+        "--hidden",
+        "16",
+        "--no-onnx",
+        "-q",
+        "--out",
+        tmp_path / "v.keras",
+    )
     meta = json.loads((tmp_path / "v.json").read_text())
     assert meta["selected_by"] == "accuracy" and meta["data"]["validation"] == 0
     assert "val_accuracy" not in meta["history"][0]
@@ -218,15 +313,32 @@ def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
     assert "models/robust.keras: not a Keras model" in local.stderr
     assert from_install["prediction"] == 3
 
+
 def test_defaults_depend_on_the_architecture():
     from digitcli.settings import TrainSettings
 
-    assert (TrainSettings().batch_size, TrainSettings().schedule, TrainSettings().learning_rate()) == (256, "cosine", 0.002)
+    assert (TrainSettings().batch_size, TrainSettings().schedule, TrainSettings().learning_rate()) == (
+        256,
+        "cosine",
+        0.002,
+    )
     cnn = TrainSettings(model="cnn")
     assert (cnn.epochs, cnn.batch_size, cnn.schedule, cnn.learning_rate(), cnn.dropout, cnn.adam_betas) == (
-        1, 256, "onecycle", 0.01, 0.0, (0.7, 0.9))
+        1,
+        256,
+        "onecycle",
+        0.01,
+        0.0,
+        (0.7, 0.9),
+    )
     old = TrainSettings(model="keras-convnet")
-    assert (old.epochs, old.batch_size, old.schedule, old.learning_rate(), old.dropout) == (10, 64, "constant", 0.001, 0.5)
+    assert (old.epochs, old.batch_size, old.schedule, old.learning_rate(), old.dropout) == (
+        10,
+        64,
+        "constant",
+        0.001,
+        0.5,
+    )
     assert TrainSettings(optimizer="sgd").learning_rate() == 0.01  # Keras' default for other optimizers
     assert TrainSettings(batch_size=32, lr=0.1).as_dict()["batch_size"] == 32
 
@@ -249,8 +361,25 @@ def test_defaults_and_presets_schedules_are_recorded(tmp_path):
     data = write_idx_folder(tmp_path / "mnist", n_train=200, n_test=20)
     for extra, expected in (([], ("cosine", 256, 0.002)), (["--preset", "seed001"], ("constant", 64, 0.001))):
         out = tmp_path / f"m{len(extra)}.keras"
-        result = CliRunner().invoke(cli, ["train", "--data", str(data), "--validation-size", "20", "--epochs", "1",
-                                          "--hidden", "8", "--no-onnx", "-q", "--out", str(out), *extra])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                "--data",
+                str(data),
+                "--validation-size",
+                "20",
+                "--epochs",
+                "1",
+                "--hidden",
+                "8",
+                "--no-onnx",
+                "-q",
+                "--out",
+                str(out),
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
         settings = json.loads(out.with_suffix(".json").read_text())["settings"]
         assert (settings["schedule"], settings["batch_size"], settings["lr"]) == expected

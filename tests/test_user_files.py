@@ -28,11 +28,14 @@ def invoke(*args, cwd=None):
 
 
 def tree(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 # --- export -------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def keras_model(tmp_path):
@@ -49,8 +52,12 @@ def test_saved_model_export_never_replaces_what_it_did_not_make(tmp_path, keras_
     (tmp_path / "work" / "precious.txt").write_text("mine")
     (work / "notes.txt").write_text("also mine")
     monkeypatch.chdir(work)
-    target = {"parent": "..", "existing folder": str(tmp_path / "work"), "dot": ".",
-              "existing file": str(work / "notes.txt")}[where]
+    target = {
+        "parent": "..",
+        "existing folder": str(tmp_path / "work"),
+        "dot": ".",
+        "existing file": str(work / "notes.txt"),
+    }[where]
     before = tree(tmp_path)
     result = invoke("export", keras_model, "--format", "saved_model", "--out", target, "--overwrite")
     assert result.exit_code == 1
@@ -75,6 +82,7 @@ def test_saved_model_export_to_a_read_only_folder_is_one_line(tmp_path, keras_mo
     import errno
 
     from digitcli.inference import export
+
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
@@ -105,9 +113,10 @@ def test_onnx_export_refuses_an_existing_file_but_refreshes_the_twin(tmp_path, k
 
 # --- prepare ------------------------------------------------------------------------------------------
 
+
 def _photo(path, digit_x=40):
     page = np.full((100, 120), 235, np.uint8)
-    page[20:80, digit_x:digit_x + 12] = 20
+    page[20:80, digit_x : digit_x + 12] = 20
     Image.fromarray(page).save(path)
     return path
 
@@ -137,20 +146,38 @@ def test_prepare_gives_photos_of_one_name_their_own_files(tmp_path):
 
 # --- train --------------------------------------------------------------------------------------------
 
+
 def _train_args(tmp_path, *extra):
     data = write_idx_folder(tmp_path / "mnist", n_train=120, n_test=40)
-    return ["train", "--data", data, "--validation-size", 20, "--epochs", 1, "--hidden", 8, "--no-onnx", "-q",
-            "--out", tmp_path / "m.keras", *extra]
+    return [
+        "train",
+        "--data",
+        data,
+        "--validation-size",
+        20,
+        "--epochs",
+        1,
+        "--hidden",
+        8,
+        "--no-onnx",
+        "-q",
+        "--out",
+        tmp_path / "m.keras",
+        *extra,
+    ]
 
 
-@pytest.mark.parametrize("option,value,says", [
-    ("--seed", "-1", "-1 is not in the range 0<=x<=4294967295"),
-    ("--dropout", "nan", "'nan' is not a finite number"),
-    ("--lr", "nan", "'nan' is not a finite number"),
-    ("--lr", "inf", "'inf' is not a finite number"),
-    ("--l2", "inf", "'inf' is not a finite number"),
-    ("--hidden", "1000000000", "at most 16,384 units a layer"),
-])
+@pytest.mark.parametrize(
+    "option,value,says",
+    [
+        ("--seed", "-1", "-1 is not in the range 0<=x<=4294967295"),
+        ("--dropout", "nan", "'nan' is not a finite number"),
+        ("--lr", "nan", "'nan' is not a finite number"),
+        ("--lr", "inf", "'inf' is not a finite number"),
+        ("--l2", "inf", "'inf' is not a finite number"),
+        ("--hidden", "1000000000", "at most 16,384 units a layer"),
+    ],
+)
 def test_impossible_training_values_are_refused_before_anything_is_written(tmp_path, option, value, says):
     args = _train_args(tmp_path, option, value)
     before = tree(tmp_path)
@@ -198,10 +225,12 @@ def test_resume_refuses_other_data(tmp_path):
     pytest.importorskip("tensorflow")
     args = _train_args(tmp_path, "--epochs", 3)
     from digitcli.training import rundir
+
     staging = rundir.staging_dir(tmp_path / "m.keras")
     staging.mkdir()
-    (staging / "settings.json").write_text(json.dumps({"data_fingerprint": "0123456789abcdef",
-                                                       "data_source": "/elsewhere/mnist"}))
+    (staging / "settings.json").write_text(
+        json.dumps({"data_fingerprint": "0123456789abcdef", "data_source": "/elsewhere/mnist"})
+    )
     result = invoke(*args, "--resume")
     assert result.exit_code == 2
     assert "the interrupted run trained on other data (/elsewhere/mnist)" in result.stderr
@@ -218,6 +247,7 @@ def test_a_stale_lock_whose_pid_is_alive_does_not_block(tmp_path):
 
 # --- inputs -------------------------------------------------------------------------------------------
 
+
 def predict(*args):
     return invoke("predict-csv", "--model", SHIPPED, "--format", "json", *args)
 
@@ -228,7 +258,7 @@ def records(result):
 
 def test_a_huge_integer_is_one_error_and_good_files_are_still_read(tmp_path):
     bad = tmp_path / "big.csv"
-    bad.write_text(",".join(["0"] * 783 + [str(2 ** 64)]))
+    bad.write_text(",".join(["0"] * 783 + [str(2**64)]))
     result = predict(bad, SAMPLES / "digit3_1.csv")
     assert result.exit_code == 1
     got = records(result)
@@ -257,18 +287,23 @@ def test_floats_are_read_without_pandas(tmp_path):
     digit = np.loadtxt(SAMPLES / "digit3_1.csv", delimiter=",") / 255.0
     path = tmp_path / "f.csv"
     np.savetxt(path, digit, delimiter=",", fmt="%.4f")
-    code = ("import sys; from digitcli.data import digit_csv; d = digit_csv.read(sys.argv[1]); "
-            "print(int(d.images.max()), 'pandas' in sys.modules)")
+    code = (
+        "import sys; from digitcli.data import digit_csv; d = digit_csv.read(sys.argv[1]); "
+        "print(int(d.images.max()), 'pandas' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["255", "False"]
 
 
-@pytest.mark.parametrize("labels_text,says", [
-    ("file,label\ndigit3_1.csv,12\n", "label '12' is not a digit 0-9"),
-    ("file,label\ndigit3_1.csv,-1\n", "label '-1' is not a digit 0-9"),
-    ("file,label\ndigit3_1.csv,three\n", "label 'three' is not a digit 0-9"),
-    ("digit3_1.csv,3\n", "needs a header line with columns file,label"),
-])
+@pytest.mark.parametrize(
+    "labels_text,says",
+    [
+        ("file,label\ndigit3_1.csv,12\n", "label '12' is not a digit 0-9"),
+        ("file,label\ndigit3_1.csv,-1\n", "label '-1' is not a digit 0-9"),
+        ("file,label\ndigit3_1.csv,three\n", "label 'three' is not a digit 0-9"),
+        ("digit3_1.csv,3\n", "needs a header line with columns file,label"),
+    ],
+)
 def test_labels_files_are_checked(tmp_path, labels_text, says):
     path = tmp_path / "labels.csv"
     path.write_text(labels_text)
@@ -296,8 +331,17 @@ def test_one_rejected_input_does_not_break_positional_labels(tmp_path):
     result = predict(SAMPLES / "digit3_1.csv", missing, SAMPLES / "digit8_1.csv", "--labels", "3,0,8")
     got = records(result)
     assert [r.get("label") for r in got] == [3, None, 8]
-    photos = invoke("predict-image", SAMPLES / "photo_7.png", tmp_path / "gone.png", "--model", SHIPPED,
-                    "--labels", "7,1", "--format", "json")
+    photos = invoke(
+        "predict-image",
+        SAMPLES / "photo_7.png",
+        tmp_path / "gone.png",
+        "--model",
+        SHIPPED,
+        "--labels",
+        "7,1",
+        "--format",
+        "json",
+    )
     assert [json.loads(line).get("label") for line in photos.stdout.splitlines()] == ["7", None]
 
 
@@ -339,8 +383,10 @@ def test_a_photo_with_hundreds_of_marks_is_refused_early(tmp_path):
 
 # --- models and histories -----------------------------------------------------------------------------
 
+
 def test_an_oversized_metadata_entry_is_refused_unread(tmp_path):
     from digitcli.inference import modelfile
+
     path = tmp_path / "m.keras"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", "{}")
@@ -378,12 +424,15 @@ def test_an_onnx_twin_with_the_wrong_outputs_is_not_used(tmp_path):
     assert json.loads(result.stdout)["prediction"] == 3
 
 
-@pytest.mark.parametrize("name,content,says", [
-    ("ragged.csv", "epoch,accuracy\n1,0.5,0.7\n", "line 2 has 3 values where the header has 2"),
-    ("list.json", json.dumps({"history": [1, 2]}), "its history is not a list of per-epoch rows"),
-    ("dict.json", json.dumps({"history": {"epoch": 1}}), "its history is not a list of per-epoch rows"),
-    ("text.json", json.dumps({"history": [{"epoch": 1, "accuracy": "high"}]}), "not a number"),
-])
+@pytest.mark.parametrize(
+    "name,content,says",
+    [
+        ("ragged.csv", "epoch,accuracy\n1,0.5,0.7\n", "line 2 has 3 values where the header has 2"),
+        ("list.json", json.dumps({"history": [1, 2]}), "its history is not a list of per-epoch rows"),
+        ("dict.json", json.dumps({"history": {"epoch": 1}}), "its history is not a list of per-epoch rows"),
+        ("text.json", json.dumps({"history": [{"epoch": 1, "accuracy": "high"}]}), "not a number"),
+    ],
+)
 def test_broken_histories_are_one_line(tmp_path, name, content, says):
     path = tmp_path / name
     path.write_text(content)
@@ -395,10 +444,10 @@ def test_broken_histories_are_one_line(tmp_path, name, content, says):
 def test_plot_digits_draws_at_most_the_cap(tmp_path, monkeypatch):
     from digitcli import settings as defaults
     from digitcli.report import plots
+
     monkeypatch.setattr(defaults, "MAX_PLOT_DIGITS", 12)  # the real cap, 400, takes a while to draw
     drawn = []
-    monkeypatch.setattr(plots, "draw_digits", lambda images, *a, **k: drawn.append(len(images)) or
-                        plots.Figure())
+    monkeypatch.setattr(plots, "draw_digits", lambda images, *a, **k: drawn.append(len(images)) or plots.Figure())
     many = tmp_path / "many.csv"
     digit = np.loadtxt(SAMPLES / "digit3_1.csv", delimiter=",").astype(int).reshape(784)
     many.write_text("\n".join(",".join(map(str, digit)) for _ in range(62)))

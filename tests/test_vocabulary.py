@@ -30,11 +30,16 @@ def test_a_glob_that_takes_in_the_labels_file_reads_the_digits_only():
 
 def test_plot_digits_takes_every_file_of_a_glob(tmp_path, monkeypatch):
     from digitcli.report import plots
+
     drawn = []
-    monkeypatch.setattr(plots, "draw_digits", lambda images, titles, wrong, suptitle=None:
-                        drawn.append((len(images), suptitle)) or plots.Figure())
-    result = invoke("plot", "--digits", *GLOB, "--labels", SAMPLES / "labels.csv", "--model", DENSE,
-                    "-o", tmp_path / "plots")
+    monkeypatch.setattr(
+        plots,
+        "draw_digits",
+        lambda images, titles, wrong, suptitle=None: drawn.append((len(images), suptitle)) or plots.Figure(),
+    )
+    result = invoke(
+        "plot", "--digits", *GLOB, "--labels", SAMPLES / "labels.csv", "--model", DENSE, "-o", tmp_path / "plots"
+    )
     assert result.exit_code == 0, result.stderr
     assert drawn == [(40, "40 of 40 read correctly")]
     assert result.stdout.split() == [str(tmp_path / "plots" / "digits.png")]
@@ -58,8 +63,9 @@ def test_evaluate_and_export_take_model_like_the_predict_commands(tmp_path):
     by_argument = json.loads(invoke("evaluate", DENSE, "--data", data, "--format", "json").stdout)
     by_option = json.loads(invoke("evaluate", "--model", DENSE, "--data", data, "--format", "json").stdout)
     assert by_option == by_argument
-    both = json.loads(invoke("evaluate", ROOT / "models" / "cnn.keras", "--model", DENSE, "--data", data,
-                             "--format", "json").stdout)  # MODEL and --model together: an ensemble of the two
+    both = json.loads(
+        invoke("evaluate", ROOT / "models" / "cnn.keras", "--model", DENSE, "--data", data, "--format", "json").stdout
+    )  # MODEL and --model together: an ensemble of the two
     assert both["model"] == f"{ROOT / 'models' / 'cnn.keras'} + {DENSE}"
     two = invoke("export", ROOT / "models" / "cnn.keras", "--model", DENSE)
     assert two.exit_code == 2 and "name two models; give one" in two.stderr  # export makes one file of one

@@ -78,7 +78,9 @@ def _check(images, labels, where, split, may_be_empty=False):
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"{where}: {split} images have shape {images.shape[1:]}, expected 28 x 28")
     if len(images) != len(labels):
-        raise DataError(f"{where}: {len(images):,} {split} images but {len(labels):,} labels; the files do not belong together")
+        raise DataError(
+            f"{where}: {len(images):,} {split} images but {len(labels):,} labels; the files do not belong together"
+        )
     if labels.ndim != 1:
         raise DataError(f"{where}: {split} labels should be one number per image, found shape {labels.shape}")
     if len(labels) and (labels.min() < 0 or labels.max() > 9):
@@ -127,10 +129,13 @@ def _from_arrays(x_train, y_train, x_test, y_test, where, test_may_be_empty=Fals
 def load_idx_folder(folder):
     folder = Path(folder)
     paths = {key: find_idx_file(folder, key) for key in IDX_NAMES}
-    arrays = {key: readers.read_idx(p, readers.IDX_IMAGES if key.endswith("images") else readers.IDX_LABELS)
-              for key, p in paths.items()}
-    return _from_arrays(arrays["train_images"], arrays["train_labels"], arrays["test_images"],
-                        arrays["test_labels"], str(folder))
+    arrays = {
+        key: readers.read_idx(p, readers.IDX_IMAGES if key.endswith("images") else readers.IDX_LABELS)
+        for key, p in paths.items()
+    }
+    return _from_arrays(
+        arrays["train_images"], arrays["train_labels"], arrays["test_images"], arrays["test_labels"], str(folder)
+    )
 
 
 def load_pkl(path):
@@ -170,8 +175,9 @@ def load_labelled_csv(path, hold_out=True):
     except InputFileError as exc:
         raise DataError(str(exc)) from None
     if found.labels is None:
-        raise DataError(f"{path}: no label column; training needs rows of label,pixel0,...,pixel783 "
-                        "(a header line is optional)")
+        raise DataError(
+            f"{path}: no label column; training needs rows of label,pixel0,...,pixel783 (a header line is optional)"
+        )
     return _held_out(found.images, found.labels.astype(np.uint8), str(path), hold_out, shuffle=False)
 
 
@@ -194,8 +200,9 @@ def load_digit_folder(folder, hold_out=True):
     missing = [name for name, label in zip(names, truth) if label is None]
     if missing:
         where = f"in {found[0]}" if found else f"(no file,label CSV in {folder}, and no label column)"
-        raise DataError(f"{missing[0]}: no label {where}; training needs a label for every digit "
-                        f"({len(missing)} without one)")
+        raise DataError(
+            f"{missing[0]}: no label {where}; training needs a label for every digit ({len(missing)} without one)"
+        )
     images = np.concatenate([f.images for f in batch.files])
     return _held_out(images, np.array(truth, dtype=np.uint8), str(folder), hold_out, shuffle=True)
 

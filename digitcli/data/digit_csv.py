@@ -77,7 +77,7 @@ def _text(data, name):
 def _first_line(data, name):
     start = re.search(rb"\S", data).start()  # _check_bytes made sure there is one
     end = data.find(b"\n", start)
-    return _text(data[start:end if end >= 0 else len(data)], name)
+    return _text(data[start : end if end >= 0 else len(data)], name)
 
 
 def _layout(first):
@@ -85,7 +85,7 @@ def _layout(first):
     label column)."""
     sep = _separator(first)
     # Spreadsheets quote every cell: "0","12",... are numbers, not a header of names.
-    head = [t.strip('"\'') for t in _tokens(first, sep) if t != ""]
+    head = [t.strip("\"'") for t in _tokens(first, sep) if t != ""]
     # A header is mostly names (label,pixel0,...); a data row with one bad cell is not a header.
     header = sum(not _NUMBER.match(t) for t in head) > len(head) / 2
     labelled = header and head[0].strip().strip('"').lower() in ("label", "labels", "digit", "class", "y")
@@ -102,8 +102,14 @@ def _numbers(data, sep, header):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "input contained no data": header only, reported by pandas
-                values = np.loadtxt(io.BytesIO(data), delimiter=sep, skiprows=1 if header else 0, dtype=dtype,
-                                    ndmin=2, encoding="utf-8-sig")
+                values = np.loadtxt(
+                    io.BytesIO(data),
+                    delimiter=sep,
+                    skiprows=1 if header else 0,
+                    dtype=dtype,
+                    ndmin=2,
+                    encoding="utf-8-sig",
+                )
         except (ValueError, OverflowError, UnicodeDecodeError):
             continue
         if values.size and (dtype is np.int16 or np.isfinite(values).all()):
@@ -117,16 +123,25 @@ def _table(text, name, sep, header):
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep or r"\s+", header=None, skiprows=1 if header else 0,
-                            skip_blank_lines=True, engine="c", low_memory=False)
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep or r"\s+",
+            header=None,
+            skiprows=1 if header else 0,
+            skip_blank_lines=True,
+            engine="c",
+            low_memory=False,
+        )
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{name}: a header but no pixel rows; {SHAPES_HINT}") from None
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             want, line, saw = found.groups()
-            raise InputFileError(f"{name}: line {line} has {saw} values where earlier lines have {want}; "
-                                 "every row needs the same number of values") from None
+            raise InputFileError(
+                f"{name}: line {line} has {saw} values where earlier lines have {want}; "
+                "every row needs the same number of values"
+            ) from None
         raise InputFileError(f"{name}: not a readable CSV ({str(exc).strip()})") from None
     # A trailing separator (common in spreadsheet exports) makes an empty last column.
     while frame.shape[1] > 1 and frame.iloc[:, -1].isna().all():
@@ -139,16 +154,18 @@ def _table(text, name, sep, header):
         bad = np.flatnonzero(numeric.isna() & frame[col].notna())
         if len(bad):
             row = int(bad[0])
-            raise InputFileError(f"{name}: line {row + skipped}, column {col + 1}: {frame[col].iloc[row]!r} "
-                                 "is not a number")
+            raise InputFileError(
+                f"{name}: line {row + skipped}, column {col + 1}: {frame[col].iloc[row]!r} is not a number"
+            )
         frame[col] = numeric.astype(np.float64)  # numbers too large for any integer type
     values = frame.to_numpy(dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
         row, col = map(int, np.argwhere(~finite)[0])
         what = "missing" if np.isnan(values[row, col]) else "infinite"
-        raise InputFileError(f"{name}: line {row + skipped}, column {col + 1}: value is {what} or NaN; "
-                             "every pixel needs a number")
+        raise InputFileError(
+            f"{name}: line {row + skipped}, column {col + 1}: value is {what} or NaN; every pixel needs a number"
+        )
     return values
 
 

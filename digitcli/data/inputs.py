@@ -70,9 +70,11 @@ def expand(arguments, suffixes=(".csv",), skip=()):
         if arg == STDIN:
             found.append((arg, None))
         elif path.is_dir():
-            inside = sorted(p for p in path.iterdir()
-                            if p.suffix.lower() in suffixes and p.is_file() and p.resolve() not in skip
-                            and not is_labels_file(p))
+            inside = sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in suffixes and p.is_file() and p.resolve() not in skip and not is_labels_file(p)
+            )
             if not inside:
                 found.append((arg, f"{arg}: folder has no {' or '.join(suffixes)} files"))
             found.extend((str(p), None) for p in inside)
@@ -83,8 +85,7 @@ def expand(arguments, suffixes=(".csv",), skip=()):
         elif path.is_symlink():
             found.append((arg, f"{arg}: {_broken_link(path)}"))
         elif glob.has_magic(arg):
-            matches = [m for m in sorted(glob.glob(arg))
-                       if not (m.lower().endswith(".csv") and is_labels_file(m))]
+            matches = [m for m in sorted(glob.glob(arg)) if not (m.lower().endswith(".csv") and is_labels_file(m))]
             found.extend((m, None) for m in matches) if matches else found.append((arg, f"{arg}: no files match"))
         else:
             found.append((arg, f"{arg}: file not found"))

@@ -30,8 +30,10 @@ def positional(value, numbers=False):
     if not parts:
         raise UsageProblem(f"{value!r} is neither a labels file nor labels separated by commas", "--labels")
     if not all(v.lstrip("-").isascii() and v.lstrip("-").isdigit() for v in parts):
-        raise UsageProblem(f"{value!r} is neither a labels file nor "
-                           f"{'numbers' if numbers else 'digits 0-9'} separated by commas", "--labels")
+        raise UsageProblem(
+            f"{value!r} is neither a labels file nor {'numbers' if numbers else 'digits 0-9'} separated by commas",
+            "--labels",
+        )
     if not all(v.isdigit() and (numbers or len(v) == 1) for v in parts):
         raise UsageProblem(f"{value!r}: labels must be {'whole numbers' if numbers else 'digits 0-9'}", "--labels")
     return [v if numbers else int(v) for v in parts]
@@ -50,8 +52,9 @@ def read_file(path, numbers=False):
     try:
         text = data.decode("utf-8-sig")  # a BOM from a spreadsheet export is not part of the header
     except UnicodeDecodeError:
-        raise UsageProblem(f"{path}: not UTF-8 text; save the labels as a UTF-8 CSV with columns file,label",
-                           "--labels") from None
+        raise UsageProblem(
+            f"{path}: not UTF-8 text; save the labels as a UTF-8 CSV with columns file,label", "--labels"
+        ) from None
     rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
     header = [c.strip().lower() for c in rows[0]] if rows else []
     if "file" not in header or "label" not in header:

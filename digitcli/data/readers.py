@@ -56,7 +56,7 @@ def read_idx(path, expect):
                 f"{path}: not an IDX {kind} file (magic number 0x{magic:08x}, expected 0x{expect:08x}); "
                 "check that images and labels files are not swapped"
             )
-        dims = [int.from_bytes(header[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+        dims = [int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
         size = int(np.prod(dims, dtype=np.int64))
         if size > MAX_DATA_BYTES:
             raise DataError(f"{path}: header declares {size:,} bytes of data, more than the {MAX_DATA_BYTES:,} allowed")
@@ -67,8 +67,9 @@ def read_idx(path, expect):
         except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"{path}: corrupt or truncated compressed data ({exc})") from None
         if extra:
-            raise DataError(f"{path}: longer than its header declares ({' x '.join(map(str, dims))}); "
-                            "the file is corrupt")
+            raise DataError(
+                f"{path}: longer than its header declares ({' x '.join(map(str, dims))}); the file is corrupt"
+            )
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
@@ -81,8 +82,10 @@ def read_npz(path):
         with np.load(path, allow_pickle=False) as npz:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
             if missing:
-                raise DataError(f"{path}: missing arrays {', '.join(sorted(missing))}; expected the Keras layout "
-                                "x_train, y_train, x_test, y_test")
+                raise DataError(
+                    f"{path}: missing arrays {', '.join(sorted(missing))}; expected the Keras layout "
+                    "x_train, y_train, x_test, y_test"
+                )
             return tuple(npz[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     except DataError:
         raise
@@ -90,7 +93,9 @@ def read_npz(path):
         raise DataError(f"{path}: file not found") from None
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise DataError(f"{path}: holds Python objects, which digitcli refuses to unpickle; save plain arrays") from None
+            raise DataError(
+                f"{path}: holds Python objects, which digitcli refuses to unpickle; save plain arrays"
+            ) from None
         raise DataError(f"{path}: not a readable .npz ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
@@ -122,6 +127,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         if (module, name) in self._ALLOWED:
             if name == "_reconstruct":
                 from numpy._core.multiarray import _reconstruct
+
                 return _reconstruct
             return getattr(np, name)
         raise _Refused(f"refused to load {module}.{name}")

@@ -11,8 +11,11 @@ def split(raw, validation_size, limit=None):
     """Hold out the last `validation_size` training images; keep the first `limit` of the rest."""
     n = len(raw.y_train)
     if validation_size < 0 or validation_size >= n:
-        raise UsageProblem(f"--validation-size {validation_size} must be between 0 and {n - 1} "
-                           f"({raw.source} has {n:,} training images)", "--validation-size")
+        raise UsageProblem(
+            f"--validation-size {validation_size} must be between 0 and {n - 1} "
+            f"({raw.source} has {n:,} training images)",
+            "--validation-size",
+        )
     if limit is not None and limit < 1:
         raise UsageProblem(f"--limit {limit} must be at least 1", "--limit")
     cut = n - validation_size
@@ -27,8 +30,9 @@ def load_dataset(source=None, validation_size=10_000, limit=None, test_source=No
     test set: a labelled CSV or folder then trains on all of its images. `mix` adds the training
     images of another source (MNIST, so that fine-tuning does not forget it): the first `mix_size`
     of them, with the source's own images repeated to make up at least half of each epoch."""
-    return dataset_from(load_raw(source, hold_out=test_source is None), validation_size, limit, test_source,
-                        mix, mix_size)
+    return dataset_from(
+        load_raw(source, hold_out=test_source is None), validation_size, limit, test_source, mix, mix_size
+    )
 
 
 def dataset_from(raw, validation_size=10_000, limit=None, test_source=None, mix=None, mix_size=None):
@@ -48,8 +52,15 @@ def _mixed(data, other, size):
     x = np.concatenate([np.tile(data.x_train, (repeat, 1, 1)), other.x_train[:n_other]])
     y = np.concatenate([np.tile(data.y_train, repeat), other.y_train[:n_other]])
     order = np.random.default_rng(0).permutation(len(y))
-    return Dataset(x[order], y[order], data.x_val, data.y_val, data.x_test, data.y_test,
-                   f"{data.source} + {n_other:,} of {other.source}")
+    return Dataset(
+        x[order],
+        y[order],
+        data.x_val,
+        data.y_val,
+        data.x_test,
+        data.y_test,
+        f"{data.source} + {n_other:,} of {other.source}",
+    )
 
 
 def with_shifts(images, labels):

@@ -52,13 +52,23 @@ def predict(batch, predictor, truth=None, top_k=None, min_confidence=0.0):
         for row, i in enumerate(range(starts[idx], starts[idx + 1]), 1):
             if empty[i]:
                 where = batch.files[idx].name + (f", row {row}" if starts[idx + 1] - starts[idx] > 1 else "")
-                records.append({"file": batch.files[idx].name, "row": row, "prediction": None, "confidence": None,
-                                "error": f"{where}: blank image (no ink); nothing to read"})
+                records.append(
+                    {
+                        "file": batch.files[idx].name,
+                        "row": row,
+                        "prediction": None,
+                        "confidence": None,
+                        "error": f"{where}: blank image (no ink); nothing to read",
+                    }
+                )
                 continue
             conf = float(confidence[i])
-            rec = {"file": batch.files[idx].name, "row": row,
-                   "prediction": int(best[i]) if conf >= min_confidence else "?",
-                   "confidence": round(conf, 6)}
+            rec = {
+                "file": batch.files[idx].name,
+                "row": row,
+                "prediction": int(best[i]) if conf >= min_confidence else "?",
+                "confidence": round(conf, 6),
+            }
             if ranked is not None:
                 rec["top_k"] = [[int(d), round(float(probabilities[i, d]), 6)] for d in ranked[i]]
             if truth is not None and truth[i] is not None:
@@ -72,16 +82,29 @@ def columns(records, top_k):
     return inputs.columns(records, top_k, base=("file", "row", "prediction", "confidence"))
 
 
-def predict_files(arguments, models, backend="auto", *, invert=True, strict=False, labels_value=None, top_k=None,
-                  min_confidence=0.0, note=to_stderr, progress=inputs.no_progress):
+def predict_files(
+    arguments,
+    models,
+    backend="auto",
+    *,
+    invert=True,
+    strict=False,
+    labels_value=None,
+    top_k=None,
+    min_confidence=0.0,
+    note=to_stderr,
+    progress=inputs.no_progress,
+):
     """predict-csv from end to end: read the inputs, predict, and return (records, columns)."""
     from digitcli.inference.predictors import load_predictors
 
     batch = read_inputs(arguments, invert=invert, strict=strict, labels=labels_value, progress=progress)
     for f in batch.files:
         if f.inverted.any():
-            note(f"note: {f.name}: {int(f.inverted.sum())} of {len(f.inverted)} image(s) were dark on light; "
-                 "inverted them (--no-invert keeps them as they are)")
+            note(
+                f"note: {f.name}: {int(f.inverted.sum())} of {len(f.inverted)} image(s) were dark on light; "
+                "inverted them (--no-invert keeps them as they are)"
+            )
     truth = parse_labels(labels_value, batch)
     predictor = _InBlocks(load_predictors(models, backend, note=note), progress)
     records, _ = predict(batch, predictor, truth, top_k, min_confidence)
@@ -101,4 +124,4 @@ class _InBlocks:
         if len(images) <= BLOCK:
             return self.predictor.probabilities(images)
         with self.progress(range(0, len(images), BLOCK), "predicting") as starts:
-            return np.concatenate([self.predictor.probabilities(images[i:i + BLOCK]) for i in starts])
+            return np.concatenate([self.predictor.probabilities(images[i : i + BLOCK]) for i in starts])

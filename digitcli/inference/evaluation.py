@@ -14,17 +14,25 @@ def evaluate(models, raw, backend="auto", note=to_stderr):
     models = [modelfile.as_model_file(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
     kinds = {m.loss_kind for m in models}
     if len(kinds) > 1:
-        raise UsageProblem(f"an ensemble needs models trained with one loss; these used {', '.join(sorted(kinds))}",
-                           "MODEL")
+        raise UsageProblem(
+            f"an ensemble needs models trained with one loss; these used {', '.join(sorted(kinds))}", "MODEL"
+        )
     predictor = load_predictors(models, backend, note=note)
     probabilities = predictor.probabilities(raw.x_test)
     loss_kind = kinds.pop()
     result = metrics.scores(probabilities, raw.y_test, loss_kind)
     architectures = [m.metadata.get("architecture") for m in models]
-    result.update({"model": " + ".join(str(m.path) for m in models),
-                   "architecture": architectures[0] if len(models) == 1 else f"ensemble of {len(models)}: "
-                   + ", ".join(map(str, architectures)),
-                   "backend": predictor.backend, "data": raw.source, "loss_kind": loss_kind})
+    result.update(
+        {
+            "model": " + ".join(str(m.path) for m in models),
+            "architecture": architectures[0]
+            if len(models) == 1
+            else f"ensemble of {len(models)}: " + ", ".join(map(str, architectures)),
+            "backend": predictor.backend,
+            "data": raw.source,
+            "loss_kind": loss_kind,
+        }
+    )
     return result, probabilities
 
 

@@ -53,11 +53,14 @@ def _check_target(target, fmt, model_path, overwrite):
         return
     if fmt == "saved_model":
         if not target.is_dir() or target.is_symlink():
-            raise OutputError(f"{target}: already exists and is not a folder; a SavedModel export needs a "
-                              "new folder name for --out")
+            raise OutputError(
+                f"{target}: already exists and is not a folder; a SavedModel export needs a new folder name for --out"
+            )
         if not (target / "saved_model.pb").exists():
-            raise OutputError(f"{target}: an existing folder that is not a SavedModel; give --out a new "
-                              "folder name (digitcli never replaces other folders)")
+            raise OutputError(
+                f"{target}: an existing folder that is not a SavedModel; give --out a new "
+                "folder name (digitcli never replaces other folders)"
+            )
     elif target.is_dir():
         raise OutputError(f"{target}: is a folder; give --out a file name ending in {FORMATS[fmt]}")
     own_twin = fmt == "onnx" and target.resolve() == default_target(model_path, "onnx").resolve()

@@ -61,8 +61,9 @@ def read_metadata(path):
             if META_ENTRY not in names:
                 return {}
             if zf.getinfo(META_ENTRY).file_size > MAX_META_BYTES:
-                raise ModelFileError(f"{path}: its {META_ENTRY} is larger than {MAX_META_BYTES >> 20} MiB; "
-                                     "not a model digitcli wrote")
+                raise ModelFileError(
+                    f"{path}: its {META_ENTRY} is larger than {MAX_META_BYTES >> 20} MiB; not a model digitcli wrote"
+                )
             meta = json.loads(zf.read(META_ENTRY))
     except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path}: damaged model file ({exc})") from None

@@ -6,7 +6,6 @@ stamped hash matches the .keras file, and Keras otherwise. Both return identical
 to within 1e-5.
 """
 
-
 import numpy as np
 
 from digitcli.data.pixels import model_input
@@ -16,8 +15,10 @@ from digitcli.inference import modelfile
 
 def _check_output(path, shape):
     if tuple(shape[1:]) not in ((10,), (4,)):
-        raise ModelFileError(f"{path}: the model outputs shape {tuple(shape[1:])}, expected 10 digit probabilities "
-                             "(or a digit's 4-bit code)")
+        raise ModelFileError(
+            f"{path}: the model outputs shape {tuple(shape[1:])}, expected 10 digit probabilities "
+            "(or a digit's 4-bit code)"
+        )
 
 
 def _digits(out):
@@ -31,8 +32,9 @@ def _digits(out):
 
 def _check_input(path, shape):
     if int(np.prod(shape)) != 784:
-        raise ModelFileError(f"{path}: the model takes inputs of shape {tuple(shape)}, "
-                             "expected 28 x 28 pixels (784 values)")
+        raise ModelFileError(
+            f"{path}: the model takes inputs of shape {tuple(shape)}, expected 28 x 28 pixels (784 values)"
+        )
 
 
 CHUNK = 256
@@ -69,8 +71,9 @@ class OnnxPredictor:
         x = model_input(images, self.input_shape)
         # Batches that fit in the CPU's caches: a convnet ran 4x faster in 256-image chunks than in
         # one 10,000-image call (bench/predict_speed.py).
-        out = np.concatenate([self.session.run(None, {self.input_name: x[i:i + CHUNK]})[0]
-                              for i in range(0, len(x), CHUNK)]).astype(np.float32, copy=False)
+        out = np.concatenate(
+            [self.session.run(None, {self.input_name: x[i : i + CHUNK]})[0] for i in range(0, len(x), CHUNK)]
+        ).astype(np.float32, copy=False)
         _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
         return _digits(out)
 
@@ -89,8 +92,10 @@ def load_keras_model(model):
     except ValueError as exc:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
-            raise ModelFileError(f"{path}: contains a Lambda layer (arbitrary Python code); digitcli loads models "
-                                 "in Keras safe mode and refuses to run it") from None
+            raise ModelFileError(
+                f"{path}: contains a Lambda layer (arbitrary Python code); digitcli loads models "
+                "in Keras safe mode and refuses to run it"
+            ) from None
         raise ModelFileError(f"{path}: cannot be loaded as a Keras model ({text.splitlines()[0]})") from None
     except Exception as exc:  # noqa: BLE001 - any failure to rebuild an untrusted file is the file's fault
         first = str(exc).splitlines()[0] if str(exc) else ""
@@ -134,10 +139,13 @@ def load_predictor(model, backend="auto", note=to_stderr):
         if session is not None:
             return OnnxPredictor(onnx_path, session)
         if backend == "onnx":
-            raise ModelFileError(f"{onnx_path}: cannot use the ONNX export ({why}); "
-                                 f"run `digitcli export {path} --format onnx`")
-        note(f"note: not using {onnx_path} ({why}); predicting with Keras, which takes seconds to start. "
-             f"`digitcli export {path}` makes a fresh one.")
+            raise ModelFileError(
+                f"{onnx_path}: cannot use the ONNX export ({why}); run `digitcli export {path} --format onnx`"
+            )
+        note(
+            f"note: not using {onnx_path} ({why}); predicting with Keras, which takes seconds to start. "
+            f"`digitcli export {path}` makes a fresh one."
+        )
     return KerasPredictor(model)
 
 

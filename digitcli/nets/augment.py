@@ -16,11 +16,14 @@ ZOOM = 0.10
 
 
 def affine_layers(seed):
-    return keras.Sequential([
-        layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="constant", seed=seed),
-        layers.RandomTranslation(SHIFT, SHIFT, fill_mode="constant", seed=seed + 1),
-        layers.RandomZoom(ZOOM, ZOOM, fill_mode="constant", seed=seed + 2),
-    ], name="augment")
+    return keras.Sequential(
+        [
+            layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="constant", seed=seed),
+            layers.RandomTranslation(SHIFT, SHIFT, fill_mode="constant", seed=seed + 1),
+            layers.RandomZoom(ZOOM, ZOOM, fill_mode="constant", seed=seed + 2),
+        ],
+        name="augment",
+    )
 
 
 def training_data(x, y, batch_size, seed):
@@ -33,8 +36,10 @@ def training_data(x, y, batch_size, seed):
         images = distort(tf.reshape(images, (-1, 28, 28, 1)), training=True)
         return tf.reshape(images, (-1, *shape)), targets
 
-    return (tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch_size)
-            .map(apply, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -21,18 +21,23 @@ def _init(init):
     """Kernel and bias initialisers: Keras' default (Glorot, zero bias), Nielsen's ch. 1 N(0, 1) for
     both, or his ch. 3 N(0, 1/n_in) weights with N(0, 1) biases."""
     if init == "normal":
-        return {"kernel_initializer": initializers.RandomNormal(0.0, 1.0),
-                "bias_initializer": initializers.RandomNormal(0.0, 1.0)}
+        return {
+            "kernel_initializer": initializers.RandomNormal(0.0, 1.0),
+            "bias_initializer": initializers.RandomNormal(0.0, 1.0),
+        }
     if init == "fan-in":
-        return {"kernel_initializer": initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal"),
-                "bias_initializer": initializers.RandomNormal(0.0, 1.0)}
+        return {
+            "kernel_initializer": initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal"),
+            "bias_initializer": initializers.RandomNormal(0.0, 1.0),
+        }
     return {}
 
 
 def _head(model, hidden, activation, dropout, l2, output, init, outputs=10):
     for i, units in enumerate(hidden, 1):
-        model.add(layers.Dense(units, activation=activation, kernel_regularizer=_reg(l2), name=f"hidden{i}",
-                               **_init(init)))
+        model.add(
+            layers.Dense(units, activation=activation, kernel_regularizer=_reg(l2), name=f"hidden{i}", **_init(init))
+        )
     if dropout:
         model.add(layers.Dropout(dropout, name="dropout"))
     model.add(layers.Dense(outputs, activation=output, kernel_regularizer=_reg(l2), name="digits", **_init(init)))
@@ -42,17 +47,24 @@ def _head(model, hidden, activation, dropout, l2, output, init, outputs=10):
 def _conv_pool(model, layers_spec, activation, l2, init):
     """Conv2D → MaxPool(2) for each (filters, kernel size), then Flatten."""
     for i, (filters, size) in enumerate(layers_spec, 1):
-        model.add(layers.Conv2D(filters, size, activation=activation, kernel_regularizer=_reg(l2), name=f"conv{i}",
-                                **_init(init)))
+        model.add(
+            layers.Conv2D(
+                filters, size, activation=activation, kernel_regularizer=_reg(l2), name=f"conv{i}", **_init(init)
+            )
+        )
         model.add(layers.MaxPooling2D(2, name=f"pool{i}"))
     model.add(layers.Flatten(name="flatten"))
     return model
 
 
 def _normalised_input(name):
-    return keras.Sequential([keras.Input(shape=(28, 28, 1), name="pixels"),
-                             layers.Rescaling(1.0 / MNIST_STD, offset=-MNIST_MEAN / MNIST_STD, name="normalise")],
-                            name=name)
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1), name="pixels"),
+            layers.Rescaling(1.0 / MNIST_STD, offset=-MNIST_MEAN / MNIST_STD, name="normalise"),
+        ],
+        name=name,
+    )
 
 
 def _batch_norm(model, name, activation):
@@ -99,8 +111,9 @@ def build_bn_cnn(hidden, activation, dropout, l2, output, init, outputs):
     Dense(10). The `best` preset trains it, aiming at the book's 99.60% on a 2-core CPU."""
     model = _normalised_input("bn-cnn")
     for i, (filters, size) in enumerate([(32, 5), (64, 3)], 1):
-        model.add(layers.Conv2D(filters, size, use_bias=False, kernel_regularizer=_reg(l2), name=f"conv{i}",
-                                **_init(init)))
+        model.add(
+            layers.Conv2D(filters, size, use_bias=False, kernel_regularizer=_reg(l2), name=f"conv{i}", **_init(init))
+        )
         _batch_norm(model, f"conv{i}", activation)
         model.add(layers.MaxPooling2D(2, name=f"pool{i}"))
     model.add(layers.Flatten(name="flatten"))
@@ -110,8 +123,13 @@ def build_bn_cnn(hidden, activation, dropout, l2, output, init, outputs):
     return _head(model, (), activation, dropout, l2, output, init, outputs)
 
 
-BUILDERS = {"dense": build_dense, "cnn": build_cnn, "keras-convnet": build_keras_convnet, "book-cnn": build_book_cnn,
-            "bn-cnn": build_bn_cnn}
+BUILDERS = {
+    "dense": build_dense,
+    "cnn": build_cnn,
+    "keras-convnet": build_keras_convnet,
+    "book-cnn": build_book_cnn,
+    "bn-cnn": build_bn_cnn,
+}
 
 
 def build(name, hidden=None, activation="relu", dropout=None, l2=0.0, output="softmax", init="glorot", outputs=10):

@@ -35,5 +35,10 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return ops.where(step < warm, rising, falling)
 
     def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup,
-                "start_div": self.start_div, "final_div": self.final_div}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup": self.warmup,
+            "start_div": self.start_div,
+            "final_div": self.final_div,
+        }

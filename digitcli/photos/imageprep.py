@@ -72,8 +72,9 @@ def ink_map(gray):
         g = 1.0 - g
     step = max(1, min(g.shape) // 64)
     small = g[::step, ::step]
-    background = ndimage.grey_opening(ndimage.median_filter(small, size=3, mode="nearest"),
-                                      size=max(3, min(small.shape) // 4) | 1, mode="nearest")
+    background = ndimage.grey_opening(
+        ndimage.median_filter(small, size=3, mode="nearest"), size=max(3, min(small.shape) // 4) | 1, mode="nearest"
+    )
     background = np.asarray(Image.fromarray(background).resize(g.shape[::-1], Image.BILINEAR))
     ink = np.clip(g - background, 0, None)
     peak = float(np.percentile(ink, 99.9))
@@ -117,7 +118,7 @@ def to_mnist(mask):
     carries its blur halo into the field: the default model kept 96.0% of its accuracy that way
     against 98.4% this way (bench/photo_digits.py images, 1,500 digits)."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -125,7 +126,7 @@ def to_mnist(mask):
     small = np.asarray(Image.fromarray(crop.astype(np.uint8) * 255).resize(size, method), dtype=np.float32)
     field = np.zeros((28, 28), dtype=np.float32)
     top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
-    field[top:top + size[1], left:left + size[0]] = small
+    field[top : top + size[1], left : left + size[0]] = small
     cy, cx = ndimage.center_of_mass(field)
     field = ndimage.shift(field, (CENTRE - cy, CENTRE - cx), order=1, mode="constant", cval=0.0)
     # Thin strokes never reach full strength when shrunk; MNIST's stroke cores are near 255.

@@ -32,8 +32,14 @@ def prepare(path, count=None, data=None, read=None):
 
 def read_images(arguments, count=None, strict=False, read=None, progress=inputs.no_progress):
     """A Batch of Prepared images for files, folders of images and globs."""
-    return inputs.read_all(arguments, lambda name: prepare(name, count, read=read), suffixes=IMAGE_SUFFIXES,
-                           strict=strict, progress=progress, label="reading images")
+    return inputs.read_all(
+        arguments,
+        lambda name: prepare(name, count, read=read),
+        suffixes=IMAGE_SUFFIXES,
+        strict=strict,
+        progress=progress,
+        label="reading images",
+    )
 
 
 def parse_labels(value, batch):
@@ -59,11 +65,15 @@ def records(batch, predictor, truth, top_k=None, min_confidence=0.0):
             name, message = errors[idx]
             out.append({"file": name, "prediction": None, "confidence": None, "error": message})
             continue
-        probs = probabilities[starts[idx]:starts[idx + 1]]
+        probs = probabilities[starts[idx] : starts[idx + 1]]
         best, conf = probs.argmax(axis=1), probs.max(axis=1)
         text = "".join(str(d) if c >= min_confidence else "?" for d, c in zip(best, conf))
-        rec = {"file": images[idx].name, "prediction": text, "confidence": round(float(conf.min()), 6),
-               "digits": [[int(d), round(float(c), 6)] for d, c in zip(best, conf)]}
+        rec = {
+            "file": images[idx].name,
+            "prediction": text,
+            "confidence": round(float(conf.min()), 6),
+            "digits": [[int(d), round(float(c), 6)] for d, c in zip(best, conf)],
+        }
         if top_k:
             ranked = np.argsort(-probs, axis=1, kind="stable")[:, :top_k]
             rec["top_k"] = [[[int(d), round(float(p[d]), 6)] for d in r] for p, r in zip(probs, ranked)]
@@ -78,8 +88,19 @@ def columns(recs, top_k):
     return inputs.columns(recs, top_k, base=("file", "prediction", "confidence", "digits"))
 
 
-def read_numbers(arguments, models, backend="auto", *, count=None, strict=False, labels_value=None, top_k=None,
-                 min_confidence=0.0, note=to_stderr, progress=inputs.no_progress):
+def read_numbers(
+    arguments,
+    models,
+    backend="auto",
+    *,
+    count=None,
+    strict=False,
+    labels_value=None,
+    top_k=None,
+    min_confidence=0.0,
+    note=to_stderr,
+    progress=inputs.no_progress,
+):
     """predict-image from end to end: (records, columns, number of images rejected)."""
     from digitcli.inference.predictors import load_predictors
 
@@ -147,12 +168,23 @@ def write_prepared(prepared, out, show=False, overwrite=False):
             fileio.write_text(path, content)
         else:
             from digitcli.report import plots
+
             plots.save(plots.draw_prepared(content), path)
     return [path for path, _ in plan]
 
 
-def prepare_files(arguments, out, *, count=None, show=False, strict=False, overwrite=False, note=to_stderr,
-                  model=None, progress=inputs.no_progress):
+def prepare_files(
+    arguments,
+    out,
+    *,
+    count=None,
+    show=False,
+    strict=False,
+    overwrite=False,
+    note=to_stderr,
+    model=None,
+    progress=inputs.no_progress,
+):
     """`prepare` from end to end: (paths written, number of images rejected). With `model` (a path),
     the model decides how touching or broken digits are split, as in predict-image."""
     read = None

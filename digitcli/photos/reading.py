@@ -87,7 +87,7 @@ def _cuts(mask, parts, stroke):
     width = right - left
     found = []
     # Where the first cut may start: a narrow 1 beside a wide digit puts it far from the middle.
-    fractions = ((0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85) if parts == 2 else (0.33,))
+    fractions = (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85) if parts == 2 else (0.33,)
     for fraction in fractions:
         remaining, pieces, crossed = piece.copy(), [], 0.0
         for k in range(1, parts):
@@ -141,7 +141,9 @@ def features(marks, read):
         digits = []
         for d in pieces:
             confidence = float(probabilities[k].max())
-            digits.append((float(np.log(max(confidence, 1e-6))), *_shape(d, row_height), int(probabilities[k].argmax())))
+            digits.append(
+                (float(np.log(max(confidence, 1e-6))), *_shape(d, row_height), int(probabilities[k].argmax()))
+            )
             k += 1
         found.append((i, j, pieces, crossed, digits))
     return found

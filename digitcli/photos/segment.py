@@ -24,8 +24,7 @@ def _pieces(mask, name):
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
     # Checked before a mask is made for each piece: a photo of a page of text has thousands.
     if n > MAX_PIECES:
-        raise InputFileError(f"{name}: {n} separate marks; too many to be a row of digits "
-                             "(a photo of a page of text?)")
+        raise InputFileError(f"{name}: {n} separate marks; too many to be a row of digits (a photo of a page of text?)")
     boxes = ndimage.find_objects(labels)
     return [(labels == i + 1, box[1].start, box[1].stop, box[0].start, box[0].stop) for i, box in enumerate(boxes)]
 
@@ -64,7 +63,7 @@ def _absorb_slivers(pieces, height):
         right = pieces[i + 1][1] - pieces[i][2] if i + 1 < len(pieces) else np.inf
         j = i - 1 if left <= right else i + 1
         lo, hi = min(i, j), max(i, j)
-        pieces[lo:hi + 1] = [_join(pieces[lo], pieces[hi])]
+        pieces[lo : hi + 1] = [_join(pieces[lo], pieces[hi])]
     return pieces
 
 
@@ -97,7 +96,7 @@ def _cut(piece, parts):
         lo, hi = max(1, centre - width // (3 * parts)), min(width - 1, centre + width // (3 * parts) + 1)
         cuts.append(x0 + lo + int(np.argmin(profile[lo:hi])) if hi > lo else x0 + centre)
     edges = [x0] + cuts + [x1]
-    return [a for a in (_slice(mask, l, r) for l, r in zip(edges, edges[1:])) if a]
+    return [part for part in (_slice(mask, left, right) for left, right in zip(edges, edges[1:])) if part]
 
 
 MAX_MARKS = 12  # beyond this many marks, slivers are joined by geometry before the model decides
@@ -143,11 +142,11 @@ def split_digits(mask, count=None, name="image", read=None):
         halves = _cut(digits[widest], 2)
         if len(halves) < 2:
             break
-        digits[widest:widest + 1] = halves
+        digits[widest : widest + 1] = halves
     while len(digits) > count:  # broken strokes: join the two pieces with the smallest gap
         gaps = [digits[i + 1][1] - digits[i][2] for i in range(len(digits) - 1)]
         i = int(np.argmin(gaps))
-        digits[i:i + 2] = [_join(digits[i], digits[i + 1])]
+        digits[i : i + 2] = [_join(digits[i], digits[i + 1])]
     if len(digits) != count:
         raise InputFileError(f"{name}: found {len(digits)} digits, cannot make the {count} asked for")
     return [piece[0] for piece in digits]

@@ -70,8 +70,9 @@ def _draw_lines(ax, runs, metric, colours):
             points = [(row["epoch"], row[prefix + metric]) for row in history if prefix + metric in row]
             if points:
                 xs, ys = zip(*points)
-                ax.plot(xs, ys, color=colours[i % len(colours)], label=f"{label} {part}" if len(runs) > 1 else part,
-                        **style)
+                ax.plot(
+                    xs, ys, color=colours[i % len(colours)], label=f"{label} {part}" if len(runs) > 1 else part, **style
+                )
 
 
 def _draw_band(ax, runs, metric, colours):
@@ -106,8 +107,13 @@ def draw_digits(images, titles, wrong=None, columns=10, suptitle=None):
     rows = max(1, int(np.ceil(n / columns)))
     tile = 1.6 if n <= 5 else 1.25
     lines = max((str(t).count("\n") + 1 for t in titles), default=1)
-    fig, axes = _subplots(rows, columns, figsize=(tile * columns, (tile + 0.16 * lines) * rows + (0.35 if suptitle else 0)),
-                             squeeze=False, layout="constrained")
+    fig, axes = _subplots(
+        rows,
+        columns,
+        figsize=(tile * columns, (tile + 0.16 * lines) * rows + (0.35 if suptitle else 0)),
+        squeeze=False,
+        layout="constrained",
+    )
     for i, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if i >= n:
@@ -139,12 +145,20 @@ def draw_confusion(matrix, title="Confusion matrix"):
     matrix = np.asarray(matrix)
     fig, ax = _subplots(figsize=(7.5, 6.5))
     # A log-like scale keeps the off-diagonal mistakes visible beside the large diagonal.
-    image = ax.imshow(matrix, cmap="Blues", norm=matplotlib.colors.SymLogNorm(linthresh=10, vmin=0,
-                                                                            vmax=max(matrix.max(), 1)))
+    image = ax.imshow(
+        matrix, cmap="Blues", norm=matplotlib.colors.SymLogNorm(linthresh=10, vmin=0, vmax=max(matrix.max(), 1))
+    )
     threshold = np.sqrt(max(matrix.max(), 1))
     for (r, c), v in np.ndenumerate(matrix):
-        ax.text(c, r, str(v), ha="center", va="center", fontsize=8,
-                color="white" if v > threshold * 3 else ("black" if v else "lightgrey"))
+        ax.text(
+            c,
+            r,
+            str(v),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if v > threshold * 3 else ("black" if v else "lightgrey"),
+        )
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("predicted digit")
@@ -181,16 +195,26 @@ def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
     out_dir = Path(out_dir)
     first, *others = result["model"].split(" + ")
     name = Path(first).stem + (f"-ensemble{len(others) + 1}" if others else "")
-    written = [save(draw_confusion(result["confusion_matrix"],
-                                   f"{name}: confusion matrix, {100 * result['accuracy']:.2f}% of "
-                                   f"{result['images']:,} test images"), out_dir / f"{name}-confusion.{fmt}")]
+    written = [
+        save(
+            draw_confusion(
+                result["confusion_matrix"],
+                f"{name}: confusion matrix, {100 * result['accuracy']:.2f}% of {result['images']:,} test images",
+            ),
+            out_dir / f"{name}-confusion.{fmt}",
+        )
+    ]
     wrong = misclassified(probabilities, raw.y_test)[:limit]
     predictions = probabilities.argmax(axis=1)
     titles, flags = prediction_titles(predictions[wrong], probabilities[wrong, predictions[wrong]], raw.y_test[wrong])
     suptitle = f"{name}: {len(wrong)} most confident mistakes (of {int(result['images'] - result['correct'])})"
     if len(wrong):
-        written.append(save(draw_digits(raw.x_test[wrong], titles, flags, suptitle=suptitle),
-                            out_dir / f"{name}-misclassified.{fmt}"))
+        written.append(
+            save(
+                draw_digits(raw.x_test[wrong], titles, flags, suptitle=suptitle),
+                out_dir / f"{name}-misclassified.{fmt}",
+            )
+        )
     return written
 
 
@@ -206,8 +230,16 @@ def draw_prepared(prepared):
     page.imshow(prepared.gray, cmap="gray", vmin=0, vmax=255)
     for i, mask in enumerate(prepared.masks, 1):
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        page.add_patch(Rectangle((cols[0] - 0.5, rows[0] - 0.5), cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1,
-                                 fill=False, edgecolor="crimson", linewidth=1.5))
+        page.add_patch(
+            Rectangle(
+                (cols[0] - 0.5, rows[0] - 0.5),
+                cols[-1] - cols[0] + 1,
+                rows[-1] - rows[0] + 1,
+                fill=False,
+                edgecolor="crimson",
+                linewidth=1.5,
+            )
+        )
         page.text(cols[0], rows[0] - 3, str(i), color="crimson", fontsize=9, va="bottom")
     page.set_title(Path(prepared.name).name, fontsize=9, pad=14)
     page.set_axis_off()

@@ -88,15 +88,24 @@ def evaluation_rows(result):
     digit with its accuracy and its row of the confusion matrix."""
     rows = [{"digit": "all", "images": result["images"], "accuracy": result["accuracy"], "loss": result["loss"]}]
     for d, row in enumerate(result["confusion_matrix"]):
-        rows.append({"digit": d, "images": sum(row), "accuracy": result["per_class_accuracy"][d],
-                     **{f"pred_{p}": v for p, v in enumerate(row)}})
+        rows.append(
+            {
+                "digit": d,
+                "images": sum(row),
+                "accuracy": result["per_class_accuracy"][d],
+                **{f"pred_{p}": v for p, v in enumerate(row)},
+            }
+        )
     return rows, ["digit", "images", "accuracy", "loss"] + [f"pred_{p}" for p in range(10)]
 
 
 def presets_text(rows):
     """`digitcli presets` for people: each recipe, what it reproduces, and the target."""
-    return "\n".join(f"{row['preset']:14s} {row['recipe']}\n{'':14s} expect {row['reproduces']}; "
-                     f"this project's target {100 * row['target']:.1f}%" for row in rows)
+    return "\n".join(
+        f"{row['preset']:14s} {row['recipe']}\n{'':14s} expect {row['reproduces']}; "
+        f"this project's target {100 * row['target']:.1f}%"
+        for row in rows
+    )
 
 
 def evaluation_report(result, fmt):

@@ -23,9 +23,11 @@ from digitcli.errors import DigitcliError
 from digitcli.serve import reading
 
 MAX_BODY_BYTES = 8 << 20  # a phone photo is a few MB; a digit CSV a few kB
-ASSETS = {"/": ("index.html", "text/html; charset=utf-8"),
-          "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
-          "/static/style.css": ("style.css", "text/css; charset=utf-8")}
+ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/style.css": ("style.css", "text/css; charset=utf-8"),
+}
 
 
 class BodyProblem(Exception):
@@ -69,11 +71,18 @@ def _number(request, name, kind, low, high, default):
 
 def create_app(model_file, predictor):
     """The Starlette application for an opened ModelFile and its predictor."""
-    pages = {path: (resources.files("digitcli.serve").joinpath("static", name).read_bytes(), kind)
-             for path, (name, kind) in ASSETS.items()}
+    pages = {
+        path: (resources.files("digitcli.serve").joinpath("static", name).read_bytes(), kind)
+        for path, (name, kind) in ASSETS.items()
+    }
     model_info = {k: v for k, v in model_file.metadata.items() if k != "history"}
-    model_info.update({"file": model_file.path.name, "backend": predictor.backend,
-                       "epochs": len(model_file.metadata.get("history", []))})
+    model_info.update(
+        {
+            "file": model_file.path.name,
+            "backend": predictor.backend,
+            "epochs": len(model_file.metadata.get("history", [])),
+        }
+    )
 
     async def asset(request):
         content, kind = pages[request.url.path]
@@ -100,6 +109,9 @@ def create_app(model_file, predictor):
             return _error(422, str(exc))
 
     routes = [Route(path, asset) for path in ASSETS]
-    routes += [Route("/api/health", health), Route("/api/model", model),
-               Route("/api/predict", predict, methods=["POST"])]
+    routes += [
+        Route("/api/health", health),
+        Route("/api/model", model),
+        Route("/api/predict", predict, methods=["POST"]),
+    ]
     return Starlette(routes=routes)

@@ -20,8 +20,9 @@ def bind(host, port):
     except OSError as exc:
         sock.close()
         if exc.errno == 98:  # EADDRINUSE
-            raise OutputError(f"port {port} on {host} is in use; choose another --port (or --port 0 for any "
-                              "free one)") from None
+            raise OutputError(
+                f"port {port} on {host} is in use; choose another --port (or --port 0 for any free one)"
+            ) from None
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port") from None
     sock.listen(2048)
     return sock
@@ -51,11 +52,12 @@ def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stder
     where = sock.getsockname()
     shown = f"[{where[0]}]" if ":" in where[0] else where[0]
     if not _is_loopback(host):
-        note(f"note: listening on {host}, so other machines can reach this server; the default, "
-             "127.0.0.1, keeps it to this one")
+        note(
+            f"note: listening on {host}, so other machines can reach this server; the default, "
+            "127.0.0.1, keeps it to this one"
+        )
     note(f"serving {model_file.path} ({predictor.backend}) at http://{shown}:{where[1]}/ ; Ctrl-C stops")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5)
     # uvicorn finishes the requests under way on SIGINT or SIGTERM, then raises the signal again for
     # the handler that was there before it: these handlers make that a normal return, so both end
     # with "stopped" and exit status 0 rather than "Aborted!" or death by signal.

@@ -47,16 +47,20 @@ def role(strategy, environ=None):
     raw = environ.get(ENV_TF_CONFIG)
     hint = "see the README's multi-worker example"
     if not raw:
-        raise UsageProblem(f"--distribute multi-worker needs {ENV_TF_CONFIG} to describe the cluster; {hint}",
-                           "--distribute")
+        raise UsageProblem(
+            f"--distribute multi-worker needs {ENV_TF_CONFIG} to describe the cluster; {hint}", "--distribute"
+        )
     try:
         config = json.loads(raw)
         cluster, task = config["cluster"], config["task"]
         kind, index = str(task["type"]), int(task["index"])
         sizes = {job: len(addresses) for job, addresses in cluster.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageProblem(f"{ENV_TF_CONFIG} is not a cluster description ({type(exc).__name__}: {exc}); "
-                           f"it needs \"cluster\" and \"task\" with \"type\" and \"index\"; {hint}", "--distribute") from None
+        raise UsageProblem(
+            f"{ENV_TF_CONFIG} is not a cluster description ({type(exc).__name__}: {exc}); "
+            f'it needs "cluster" and "task" with "type" and "index"; {hint}',
+            "--distribute",
+        ) from None
     if not 0 <= index < sizes.get(kind, 0):
         raise UsageProblem(f"{ENV_TF_CONFIG}: task {kind}:{index} is not in the cluster ({sizes})", "--distribute")
     # TensorFlow's rule: the "chief" task if the cluster has one, else worker 0.
@@ -83,8 +87,10 @@ def make_strategy(role, replicas=None):
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * (replicas or 1))
     except RuntimeError:
-        raise DistributionError("TensorFlow was already running in this process; --distribute mirrored "
-                                "must be set up before it starts (run digitcli in a fresh process)") from None
+        raise DistributionError(
+            "TensorFlow was already running in this process; --distribute mirrored "
+            "must be set up before it starts (run digitcli in a fresh process)"
+        ) from None
     return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
 
 
@@ -119,7 +125,11 @@ def patched_keras(model, strategy, role):
     from keras.src.backend.tensorflow import trainer
 
     def one_replica(value):
-        return strategy.experimental_local_results(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value
+        return (
+            strategy.experimental_local_results(value)[0]
+            if isinstance(value, tf.distribute.DistributedValues)
+            else value
+        )
 
     def maybe_symbolic_build(iterator=None, data_batch=None):
         if iterator is not None:
@@ -134,7 +144,8 @@ def patched_keras(model, strategy, role):
     def reduce_per_replica(values, strategy_, reduction="auto"):
         if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy_):
             return tree.map_structure(
-                lambda v: strategy_.reduce("MEAN", v, axis=None) if trainer._is_per_replica_instance(v) else v, values)
+                lambda v: strategy_.reduce("MEAN", v, axis=None) if trainer._is_per_replica_instance(v) else v, values
+            )
         return original(values, strategy_, reduction)
 
     model._maybe_symbolic_build = maybe_symbolic_build
@@ -158,7 +169,10 @@ def failure(exc, role, staging):
         what = "another worker stopped responding"
     else:
         what = (text.strip().splitlines() or [type(exc).__name__])[0][:300]
-    where = (f"the last completed epoch is saved in {staging}" if role.chief
-             else "the chief keeps the last completed epoch")
-    return DistributionError(f"multi-worker training stopped on {role.task}: {what}; {where}; "
-                             "restart every worker with the same command and --resume")
+    where = (
+        f"the last completed epoch is saved in {staging}" if role.chief else "the chief keeps the last completed epoch"
+    )
+    return DistributionError(
+        f"multi-worker training stopped on {role.task}: {what}; {where}; "
+        "restart every worker with the same command and --resume"
+    )

@@ -43,8 +43,10 @@ def _from_csv(path):
         if not values:
             continue
         if len(values) != len(header):
-            raise InputFileError(f"{path}: line {line} has {len(values)} values where the header has "
-                                 f"{len(header)}; every row needs one value per column")
+            raise InputFileError(
+                f"{path}: line {line} has {len(values)} values where the header has "
+                f"{len(header)}; every row needs one value per column"
+            )
         history.append(_row(dict(zip(header, values)), f"{path}: line {line}"))
     return _numbered_from_1(history)
 
@@ -71,8 +73,9 @@ def _numbered_from_1(history):
 def _from_metadata(history, where):
     if not isinstance(history, list) or not history or not all(isinstance(r, dict) for r in history):
         raise InputFileError(f"{where}: its history is not a list of per-epoch rows")
-    return _numbered_from_1([_row({str(k): v for k, v in r.items()}, f"{where}: epoch row {i}")
-                             for i, r in enumerate(history, 1)])
+    return _numbered_from_1(
+        [_row({str(k): v for k, v in r.items()}, f"{where}: epoch row {i}") for i, r in enumerate(history, 1)]
+    )
 
 
 def read_history(path):

@@ -29,11 +29,15 @@ def _saved_settings(path, options, typed):
     model = ModelFile.open(path)
     saved = model.metadata.get("settings")
     if not isinstance(saved, dict) or saved.get("model") not in choices.ARCHITECTURES:
-        raise UsageProblem(f"{path}: not a model digitcli trained (no settings inside); --from continues "
-                           "digitcli's own models", "--from")
+        raise UsageProblem(
+            f"{path}: not a model digitcli trained (no settings inside); --from continues digitcli's own models",
+            "--from",
+        )
     if "model" in typed and options["model"] != saved["model"]:
-        raise UsageProblem(f"--model {options['model']}: {path} is a {saved['model']} network, and --from "
-                           "keeps its architecture", "--model")
+        raise UsageProblem(
+            f"--model {options['model']}: {path} is a {saved['model']} network, and --from keeps its architecture",
+            "--model",
+        )
     fields = {f.name for f in dataclasses.fields(choices.TrainSettings)}
     base = {k: v for k, v in saved.items() if k in fields and k != "preset"}
     for key in ("hidden", "adam_betas"):
@@ -58,10 +62,10 @@ def data_for(settings, typed, data=None, test_data=None, mix=None, mix_size=None
 
 def watch_set(path, labels_value=None):
     """train --watch: (images, labels, source) of a labelled set, read as predict-csv reads it."""
+    import numpy as np
+
     from digitcli.errors import DigitcliError
     from digitcli.inference import digit_files
-
-    import numpy as np
 
     try:
         batch = digit_files.read_inputs([path], strict=True, labels=labels_value)
@@ -69,6 +73,9 @@ def watch_set(path, labels_value=None):
     except DigitcliError as exc:
         raise UsageProblem(str(exc), "--watch") from None
     if not batch.files or any(t is None for t in truth):
-        raise UsageProblem(f"{path}: every digit watched needs a label; give --watch-labels FILE|D,D,... "
-                           "(or use files with a label column)", "--watch-labels")
+        raise UsageProblem(
+            f"{path}: every digit watched needs a label; give --watch-labels FILE|D,D,... "
+            "(or use files with a label column)",
+            "--watch-labels",
+        )
     return np.concatenate([f.images for f in batch.files]), np.array(truth, dtype=np.uint8), str(path)

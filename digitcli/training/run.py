@@ -6,27 +6,40 @@ resume, keeping earlier models) is in `rundir`; stop signals in `stopping`.
 """
 
 import contextlib
-import platform
 import shutil
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from digitcli import __version__, fileio
+from digitcli import fileio
 from digitcli import settings as choices
 from digitcli.data.pixels import model_input
-from digitcli.errors import OutputError, UsageProblem, to_stderr
+from digitcli.errors import OutputError, to_stderr
 from digitcli.inference import modelfile
+from digitcli.training import fitting, rundir
 from digitcli.training import history as histories
-from digitcli.training import rundir
 from digitcli.training.stopping import StopRequest, TrainingInterrupted
 
 __all__ = ["train", "TrainingInterrupted"]
 
 
-def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, export_onnx=True, note=to_stderr,
-          callbacks=(), distribute="none", replicas=None, tensorboard=None, watch=None):
+def train(
+    settings,
+    dataset,
+    out,
+    *,
+    resume=False,
+    overwrite=False,
+    verbose=1,
+    export_onnx=True,
+    note=to_stderr,
+    callbacks=(),
+    distribute="none",
+    replicas=None,
+    tensorboard=None,
+    watch=None,
+):
     """Train, save the best checkpoint to `out` and return the metadata written beside it.
     `callbacks` run after digitcli's own (benchmarks use this to time epochs). `watch` is a labelled
     set of one's own, (images, labels, source), scored after every epoch. Under multi-worker
@@ -49,7 +62,7 @@ def train(settings, dataset, out, *, resume=False, overwrite=False, verbose=1, e
                 return modelfile.read_metadata(out)
         try:
             if tensorboard and role.chief:  # the chief alone writes logs, as it alone writes the model
-                callbacks = [*callbacks, _tensorboard(tensorboard)]
+                callbacks = [*callbacks, fitting.tensorboard(tensorboard)]
             run = _Run(settings, dataset, out, staging, role, note, resumed=not created, watch=watch)
             return run.execute(verbose, export_onnx, callbacks, replicas)
         except TrainingInterrupted:
@@ -116,16 +129,23 @@ class _Run:
         try:
             with strategy.scope():
                 bits = s.encoding == "bits"
-                model = build(s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init,
-                              outputs=4 if bits else 10)
+                model = build(
+                    s.model, s.hidden, s.activation, s.dropout, s.l2, s.output, s.init, outputs=4 if bits else 10
+                )
                 if s.init_from:
-                    _start_from(model, s.init_from)
-                model.compile(optimizer=optimizer(s, steps), loss=keras_loss(s.loss, s.label_smoothing, s.encoding),
-                              metrics=[BitsAccuracy() if bits else "accuracy"], steps_per_execution=dist.steps_per_execution(
-                                  self.role, strategy, min(choices.STEPS_PER_EXECUTION, steps)))
+                    fitting.start_from(model, s.init_from)
+                model.compile(
+                    optimizer=optimizer(s, steps),
+                    loss=keras_loss(s.loss, s.label_smoothing, s.encoding),
+                    metrics=[BitsAccuracy() if bits else "accuracy"],
+                    steps_per_execution=dist.steps_per_execution(
+                        self.role, strategy, min(choices.STEPS_PER_EXECUTION, steps)
+                    ),
+                )
         except (tf.errors.ResourceExhaustedError, MemoryError, ValueError) as exc:
-            raise OutputError(f"cannot build the {s.model} network ({type(exc).__name__}); "
-                              "make --hidden smaller") from None
+            raise OutputError(
+                f"cannot build the {s.model} network ({type(exc).__name__}); make --hidden smaller"
+            ) from None
         return model
 
     def _say_where(self, strategy):
@@ -134,9 +154,15 @@ class _Run:
         self.device = dist.devices()
         replicas = strategy.num_replicas_in_sync
         if self.role.strategy != "none" or not self.device.startswith("CPU"):
-            self.note(f"training on {self.device}" + (
-                f"; {replicas} replicas of {self.settings.batch_size // replicas}-image batches "
-                f"({self.role.workers} workers)" if replicas > 1 else ""))
+            self.note(
+                f"training on {self.device}"
+                + (
+                    f"; {replicas} replicas of {self.settings.batch_size // replicas}-image batches "
+                    f"({self.role.workers} workers)"
+                    if replicas > 1
+                    else ""
+                )
+            )
 
     def _fit(self, model, images, labels, verbose, callbacks):
         """model.fit with digitcli's callbacks; returns the seconds it took and the best-weights keeper."""
@@ -150,12 +176,15 @@ class _Run:
         shape = model.input_shape[1:]
         x_train, y_train = model_input(images, shape), targets(labels, self.settings)
         has_val = len(self.dataset.y_val) > 0
-        validation = ((model_input(self.dataset.x_val, shape), targets(self.dataset.y_val, self.settings))
-                      if has_val else None)
+        validation = (
+            (model_input(self.dataset.x_val, shape), targets(self.dataset.y_val, self.settings)) if has_val else None
+        )
         self.monitor = "val_accuracy" if has_val else "accuracy"
         # Order matters for a kill between callbacks: the history row is written before the backup,
         # so a resumed run may repeat an epoch (its row is replaced) but never loses one.
-        watching = [WatchSet(model_input(self.watch[0], shape), targets(self.watch[1], self.settings))] if self.watch else []
+        watching = (
+            [WatchSet(model_input(self.watch[0], shape), targets(self.watch[1], self.settings))] if self.watch else []
+        )
         log = HistoryLog(self.staging / "history.csv")
         best = BestWeights(self.staging, self.monitor)
         backup = AtomicBackup(self.staging / "backup")
@@ -165,14 +194,20 @@ class _Run:
             # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
             with stop, contextlib.redirect_stdout(sys.stderr):
                 # Validation batches only change speed, not results: use large ones.
-                model.fit(**_fit_inputs(x_train, y_train, self.settings), epochs=self.settings.epochs,
-                          validation_data=validation, validation_batch_size=1024,
-                          callbacks=[*watching, log, best, backup, stop.callback(keras), *callbacks], verbose=verbose)
+                model.fit(
+                    **fitting.fit_inputs(x_train, y_train, self.settings),
+                    epochs=self.settings.epochs,
+                    validation_data=validation,
+                    validation_batch_size=1024,
+                    callbacks=[*watching, log, best, backup, stop.callback(keras), *callbacks],
+                    verbose=verbose,
+                )
         except OSError as exc:  # writing the backup, best weights or log: full disk and the like
             raise fileio.explain_os_error(self.staging, exc) from None
         except (tf.errors.ResourceExhaustedError, MemoryError):
-            raise OutputError(f"out of memory while training {self.settings.model}; make --batch-size or "
-                              "--hidden smaller") from None
+            raise OutputError(
+                f"out of memory while training {self.settings.model}; make --batch-size or --hidden smaller"
+            ) from None
         except tf.errors.OpError as exc:
             if self.role.workers > 1:  # a peer died or the cluster broke: say so, never a traceback
                 raise dist.failure(exc, self.role, self.staging) from None
@@ -180,7 +215,9 @@ class _Run:
         except KeyboardInterrupt:
             raise TrainingInterrupted(
                 f"interrupted after {backup.saved_epoch()} of {self.settings.epochs} epochs; progress is saved "
-                f"in {self.staging}. Run the same command with --resume to continue.", stop.signum) from None
+                f"in {self.staging}. Run the same command with --resume to continue.",
+                stop.signum,
+            ) from None
         return time.perf_counter() - start, best
 
     def _restore_best(self, model, best, history):
@@ -196,16 +233,21 @@ class _Run:
         shape = model.input_shape[1:]
         data = self.dataset
         with contextlib.redirect_stdout(sys.stderr):
-            test_loss, test_acc = model.evaluate(model_input(data.x_test, shape), targets(data.y_test, self.settings),
-                                                 batch_size=1024, verbose=0)
+            test_loss, test_acc = model.evaluate(
+                model_input(data.x_test, shape), targets(data.y_test, self.settings), batch_size=1024, verbose=0
+            )
         return {
             "format": "digitcli-model/1",
             "name": self.out.stem,
             "architecture": self.settings.model,
             "input_shape": list(shape),
             "settings": self.settings.as_dict(),
-            "data": {"source": data.source, **data.sizes(), "fingerprint": data.fingerprint(),
-                     **({"train_augmented": n_trained} if self.settings.augment == "shift" else {})},
+            "data": {
+                "source": data.source,
+                **data.sizes(),
+                "fingerprint": data.fingerprint(),
+                **({"train_augmented": n_trained} if self.settings.augment == "shift" else {}),
+            },
             "history": history,
             "best_epoch": best_epoch,
             "selected_by": self.monitor,
@@ -213,55 +255,13 @@ class _Run:
             "train_seconds": round(seconds, 3),
             "resumed": self.resumed,
             "device": self.device,
-            "distribution": {"strategy": self.role.strategy, "replicas": strategy.num_replicas_in_sync,
-                             "workers": self.role.workers},
-            "versions": _versions(),
+            "distribution": {
+                "strategy": self.role.strategy,
+                "replicas": strategy.num_replicas_in_sync,
+                "workers": self.role.workers,
+            },
+            "versions": fitting.versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "run": rundir.run_id(self.staging),
             **({"watch": {"source": self.watch[2], "images": len(self.watch[1])}} if self.watch else {}),
         }
-
-
-def _start_from(model, path):
-    """train --from: the saved model's weights, which must fit the network its settings built."""
-    try:
-        model.load_weights(str(path))
-    except (ValueError, OSError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise UsageProblem(f"--from {path}: its weights do not fit the network these settings build ({first}); "
-                           "keep its --model and --hidden", "--from") from None
-
-
-def _tensorboard(log_dir):
-    """Keras' TensorBoard callback: per-epoch loss, accuracy and learning rate under log_dir/train
-    and log_dir/validation, for `tensorboard --logdir DIR`."""
-    from digitcli.quiet import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    try:
-        import tensorboard  # noqa: F401 - Keras' callback needs it only once it writes
-    except ImportError:
-        raise UsageProblem("--tensorboard needs TensorBoard: pip install 'digitcli[tensorboard]'",
-                           "--tensorboard") from None
-    return keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)
-
-
-def _fit_inputs(x_train, y_train, settings):
-    """model.fit's data arguments: the arrays, or with --augment affine a tf.data pipeline that
-    distorts each batch afresh."""
-    if settings.augment == "affine":
-        from digitcli.nets.augment import training_data
-
-        return {"x": training_data(x_train, y_train, settings.batch_size, settings.seed), "shuffle": False}
-    return {"x": x_train, "y": y_train, "batch_size": settings.batch_size, "shuffle": True}
-
-
-def _versions():
-    import keras
-    import numpy
-    import tensorflow as tf
-
-    return {"digitcli": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__}

@@ -50,8 +50,10 @@ def prepare(out, staging, wanted, resume, overwrite, note):
         return False
     if staging.exists():
         if has_progress(staging) and not overwrite:
-            raise OutputError(f"an interrupted run of {out} left its progress in {staging}; add --resume to "
-                              "continue it, or --overwrite to discard it and start over")
+            raise OutputError(
+                f"an interrupted run of {out} left its progress in {staging}; add --resume to "
+                "continue it, or --overwrite to discard it and start over"
+            )
         # Either the user said to discard it, or it holds no completed epoch: nothing to lose.
         shutil.rmtree(staging)
     elif resume:
@@ -59,7 +61,9 @@ def prepare(out, staging, wanted, resume, overwrite, note):
     try:
         staging.mkdir(parents=True)
     except OSError as exc:
-        raise OutputError(f"{staging}: cannot create the training folder ({exc.strerror}); choose a writable --out") from None
+        raise OutputError(
+            f"{staging}: cannot create the training folder ({exc.strerror}); choose a writable --out"
+        ) from None
     fileio.write_json(staging / "settings.json", wanted)
     fileio.write_json(staging / "run.json", {"run": uuid.uuid4().hex})
     return True
@@ -74,14 +78,21 @@ def _check_resumable(out, staging, wanted):
     if not isinstance(saved, dict):
         return
     if saved.get("data_fingerprint") != wanted["data_fingerprint"]:
-        raise UsageProblem(f"cannot resume {out}: the interrupted run trained on other data "
-                           f"({saved.get('data_source')}); give it the same --data, --limit and "
-                           "--validation-size", "--resume")
+        raise UsageProblem(
+            f"cannot resume {out}: the interrupted run trained on other data "
+            f"({saved.get('data_source')}); give it the same --data, --limit and "
+            "--validation-size",
+            "--resume",
+        )
     if saved != wanted:
-        diff = ", ".join(f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in wanted.items()
-                         if saved.get(k) != v and k != "data_source")
-        raise UsageProblem(f"cannot resume {out}: the interrupted run used other settings ({diff}); "
-                           "repeat its exact command with --resume", "--resume")
+        diff = ", ".join(
+            f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in wanted.items() if saved.get(k) != v and k != "data_source"
+        )
+        raise UsageProblem(
+            f"cannot resume {out}: the interrupted run used other settings ({diff}); "
+            "repeat its exact command with --resume",
+            "--resume",
+        )
 
 
 def run_id(staging):

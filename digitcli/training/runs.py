@@ -43,11 +43,38 @@ def train_runs(train, settings, dataset, out, runs, *, resume=False, note=to_std
 
 def summary(metas, paths):
     """One line per run, then the mean and standard deviation of the test accuracies."""
-    lines = [f"run {k}: seed {m['settings']['seed']}, test accuracy {100 * m['test']['accuracy']:.2f}% "
-             f"(best: epoch {m['best_epoch']} of {len(m['history'])}), {path}"
-             for k, (m, path) in enumerate(zip(metas, paths), 1)]
+    lines = [
+        f"run {k}: seed {m['settings']['seed']}, test accuracy {100 * m['test']['accuracy']:.2f}% "
+        f"(best: epoch {m['best_epoch']} of {len(m['history'])}), {path}"
+        for k, (m, path) in enumerate(zip(metas, paths), 1)
+    ]
     scores = [100 * m["test"]["accuracy"] for m in metas]
     spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
-    lines.append(f"mean test accuracy {statistics.mean(scores):.2f}% ± {spread:.2f} (standard deviation over "
-                 f"{len(scores)} runs)")
+    lines.append(
+        f"mean test accuracy {statistics.mean(scores):.2f}% ± {spread:.2f} (standard deviation over {len(scores)} runs)"
+    )
     return lines
+
+
+def training_line(chosen, dataset, preset=None, from_model=None):
+    """The note that says what is about to be trained, on how many images."""
+    sizes = dataset.sizes()
+    what = (
+        f"preset {preset} ({chosen.model})" if preset else chosen.model + (f" from {from_model}" if from_model else "")
+    )
+    return f"training {what} on {sizes['train']:,} images, validating on {sizes['validation']:,}"
+
+
+def result_lines(metas, out, runs):
+    """What `train` prints on stdout: each run's score and the summary, or one run's score and files."""
+    if runs > 1:
+        return summary(metas, outputs(out, runs))
+    meta = metas[0]
+    acc, epochs = meta["test"]["accuracy"], len(meta["history"])
+    done = (
+        f"test accuracy {100 * acc:.2f}% after {epochs} epoch{'s' if epochs != 1 else ''} "
+        f"(best: epoch {meta['best_epoch']}) in {meta['train_seconds']:.1f} s"
+    )
+    if meta.get("saved", True):
+        return [f"{done}; wrote {', '.join(str(p) for p in rundir.written(out))}"]
+    return [f"{done}; {meta['task']} wrote nothing, the chief saves {out}"]
