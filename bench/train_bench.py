@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import keras  # noqa: E402
 
-from digitcli.data.pixels import model_input  # noqa: E402
 from digitcli.data.splits import load_dataset  # noqa: E402
 from digitcli.nets.presets import PRESETS, resolve  # noqa: E402
+from digitcli.pixels import model_input  # noqa: E402
 from digitcli.settings import TrainSettings  # noqa: E402
 from digitcli.training.run import train  # noqa: E402
 

@@ -25,22 +25,22 @@ from photomaker import single, strip  # noqa: E402
 
 def candidates(img, read):
     """(number of marks, moves with the digit read in place of each mask) for one photo."""
-    from digitcli.photos import reading, segment
+    from digitcli.photos import guided, segment
     from digitcli.photos.imageprep import page_mask, read_gray
 
     buffer = io.BytesIO()
     img.save(buffer, format="PNG")
     found = segment.marks(page_mask(read_gray("photo.png", buffer.getvalue())), "photo")
-    moves = reading.features(found, read)
+    moves = guided.features(found, read)
     return len(found), [(i, j, [f[3] for f in digits], crossed, digits) for i, j, _, crossed, digits in moves]
 
 
 def accuracy(cases, weights):
-    from digitcli.photos import reading
+    from digitcli.photos import guided
 
     right = {"single": [], "strip": []}
     for kind, truth, n, moves in cases:
-        got = reading._programme(n, [m[:3] for m in moves], [reading.score(m, weights) for m in moves], None)
+        got = guided._programme(n, [m[:3] for m in moves], [guided.score(m, weights) for m in moves], None)
         right[kind].append("".join(map(str, got or [])) == truth)
     return float(np.mean(right["single"])), float(np.mean(right["strip"]))
 
@@ -70,7 +70,7 @@ def main():
 
     from digitcli.data.datasets import load_raw
     from digitcli.inference.predictors import load_predictor
-    from digitcli.photos.reading import WEIGHTS, Weights
+    from digitcli.photos.guided import WEIGHTS, Weights
 
     raw = load_raw(args.data)
     x, y = raw.x_train, raw.y_train

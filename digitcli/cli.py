@@ -22,12 +22,12 @@ def cli():
 
 
 def _register():
-    from digitcli.commands import models, plot, reading, serve, train
+    from digitcli.commands import models, plot, predict, serve, train
 
     for module, names in (
         (train, ["train"]),
         (models, ["evaluate", "export", "presets"]),
-        (reading, ["predict_csv", "predict_image", "prepare"]),
+        (predict, ["predict_csv", "predict_image", "prepare"]),
         (plot, ["plot"]),
         (serve, ["serve"]),
     ):

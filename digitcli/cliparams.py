@@ -30,7 +30,7 @@ def terminal_progress(items, label):
 def echo_accuracy(records, fmt):
     """The closing accuracy line when labels were given: on stdout after a table; beside csv and
     json, on stderr, so that they stay machine-readable."""
-    from digitcli.data.inputs import accuracy
+    from digitcli.reading.records import accuracy
 
     right, judged = accuracy(records)
     if judged:

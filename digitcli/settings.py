@@ -112,6 +112,8 @@ MAX_LAYER_UNITS = 16_384
 MAX_PLOT_DIGITS = 400  # plot --digits draws at most a 40 x 10 grid
 
 FORMATS = ("table", "csv", "json")
+# Photos predict-image and prepare read, and the API takes as image/* bodies (Pillow decodes them).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 PLOT_FORMATS = ("png", "svg", "pdf")
 
 # IDX files declare their own size; refuse anything larger before reading it, so a hostile

@@ -8,7 +8,8 @@ import pytest
 from conftest import CommandPickle, idx_bytes, synthetic_digits, write_idx_folder
 
 from digitcli.data import datasets as data
-from digitcli.data import readers, splits
+from digitcli.data import mnist_files as readers
+from digitcli.data import splits
 from digitcli.errors import DataError, UsageProblem
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import synthetic_digits
 
-from digitcli.data import digit_csv
 from digitcli.errors import InputFileError
+from digitcli.reading import digit_csv
 
 
 def as_csv(rows, fmt="{:d}", sep=","):

@@ -65,6 +65,42 @@ def test_no_import_circles():
     assert find_cycle(edges) is None
 
 
+# The packages' layers, lowest first: each may import only the base modules and the packages before it.
+BASE = {"digitcli", "digitcli.errors", "digitcli.settings", "digitcli.fileio", "digitcli.quiet", "digitcli.pixels"}
+LAYERS = ["nets", "photos", "reading", "data", "inference", "report", "training", "serve", "commands"]
+TOP = {"digitcli.cli", "digitcli.cliparams", "digitcli.train_options", "digitcli.__main__"}
+
+
+def layer(module):
+    if module in BASE or module.split(".")[-1] == "__version__":
+        return -1
+    if module in TOP:  # the command line's own modules share the commands' layer
+        return LAYERS.index("commands")
+    return LAYERS.index(module.split(".")[1])
+
+
+def layer_breaks(edges):
+    """Each import of a module from a layer above its own, as 'importer -> imported'."""
+    return sorted(f"{a} -> {b}" for a, found in edges.items() for b in found if layer(b) > max(layer(a), -1))
+
+
+def test_the_layer_check_finds_an_import_upwards():
+    assert layer_breaks({"digitcli.data.datasets": {"digitcli.inference.predict"}}) == [
+        "digitcli.data.datasets -> digitcli.inference.predict"
+    ]
+    assert layer_breaks({"digitcli.inference.predict": {"digitcli.data.datasets", "digitcli.settings"}}) == []
+    upward = layer_breaks({"digitcli.settings": {"digitcli.nets.builders"}})
+    assert upward == ["digitcli.settings -> digitcli.nets.builders"]
+
+
+def test_packages_import_only_the_layers_below_them():
+    edges = graph()
+    assert set(LAYERS) == {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    loose = {m for m in edges if m.count(".") == 1 and m.split(".")[1] not in LAYERS}
+    assert loose <= BASE | TOP, "a new top-level module needs a layer"
+    assert layer_breaks(edges) == []
+
+
 def test_modules_and_functions_are_short():
     long = []
     for path in sorted(PACKAGE.rglob("*.py")):

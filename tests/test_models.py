@@ -170,8 +170,8 @@ def test_book_initialisations():
 def test_book_losses_match_numpy_and_the_book_formulas():
     import numpy as np
 
+    from digitcli.inference import metrics
     from digitcli.nets import losses
-    from digitcli.report import metrics
 
     rng = np.random.default_rng(0)
     p = rng.dirichlet(np.ones(10), 32).astype("float32")

@@ -288,7 +288,7 @@ def test_floats_are_read_without_pandas(tmp_path):
     path = tmp_path / "f.csv"
     np.savetxt(path, digit, delimiter=",", fmt="%.4f")
     code = (
-        "import sys; from digitcli.data import digit_csv; d = digit_csv.read(sys.argv[1]); "
+        "import sys; from digitcli.reading import digit_csv; d = digit_csv.read(sys.argv[1]); "
         "print(int(d.images.max()), 'pandas' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout

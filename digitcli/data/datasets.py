@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitcli.data import readers
+from digitcli.data import mnist_files as readers
 from digitcli.errors import DataError
 from digitcli.settings import ENV_DATA
 
@@ -167,8 +167,8 @@ def _held_out(images, labels, where, hold_out, shuffle):
 def load_labelled_csv(path, hold_out=True):
     """One labelled image per row, as Kaggle's Digit Recognizer train.csv (`label,pixel0,...,pixel783`,
     header optional), read as predict-csv reads CSVs. The last tenth of the rows becomes the test set."""
-    from digitcli.data import digit_csv
     from digitcli.errors import InputFileError
+    from digitcli.reading import digit_csv
 
     try:
         found = digit_csv.read(str(path), invert=False)
@@ -184,26 +184,26 @@ def load_labelled_csv(path, hold_out=True):
 def load_digit_folder(folder, hold_out=True):
     """A folder of the seed's digit CSVs with a `file,label` labels file beside them (or label columns
     in the files), read as predict-csv reads them. A tenth, drawn with a fixed seed, is the test set."""
-    from digitcli.data import inputs
     from digitcli.errors import DigitcliError
-    from digitcli.inference import digit_files
+    from digitcli.reading import labels, pipeline
+    from digitcli.reading import sources as inputs
 
     found = sorted(p for p in Path(folder).glob("*.csv") if inputs.is_labels_file(p))
     try:
-        batch = digit_files.read_inputs([str(folder)], strict=True)
+        batch = pipeline.read_files([str(folder)], "digits", strict=True)
         if not batch.files:
             raise DataError(f"{folder}: no digit CSVs inside")
-        truth = digit_files.parse_labels(str(found[0]) if found else None, batch)
+        truth = labels.for_records(str(found[0]) if found else None, batch)
     except DigitcliError as exc:
         raise DataError(str(exc).replace("--labels", "the labels file")) from None
-    names = [f.name for f in batch.files for _ in f.images]  # the file of each image, in order
+    names = [f.name for f in batch.files for _ in f.digits]  # the file of each image, in order
     missing = [name for name, label in zip(names, truth) if label is None]
     if missing:
         where = f"in {found[0]}" if found else f"(no file,label CSV in {folder}, and no label column)"
         raise DataError(
             f"{missing[0]}: no label {where}; training needs a label for every digit ({len(missing)} without one)"
         )
-    images = np.concatenate([f.images for f in batch.files])
+    images = pipeline.digits_of(batch)
     return _held_out(images, np.array(truth, dtype=np.uint8), str(folder), hold_out, shuffle=True)
 
 

@@ -3,9 +3,8 @@
 import numpy as np
 
 from digitcli.errors import UsageProblem, to_stderr
-from digitcli.inference import modelfile
+from digitcli.inference import metrics, modelfile
 from digitcli.inference.predictors import load_predictors
-from digitcli.report import metrics
 
 
 def evaluate(models, raw, backend="auto", note=to_stderr):

@@ -8,9 +8,9 @@ to within 1e-5.
 
 import numpy as np
 
-from digitcli.data.pixels import model_input
 from digitcli.errors import ModelFileError, to_stderr
 from digitcli.inference import modelfile
+from digitcli.pixels import model_input
 
 
 def _check_output(path, shape):

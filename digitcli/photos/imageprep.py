@@ -12,8 +12,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from digitcli.errors import InputFileError
+from digitcli.settings import IMAGE_SUFFIXES  # noqa: F401 - where the photo readers look for them
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 MAX_SIDE = 1600  # larger photos are scaled down first: digits need far fewer pixels than phones take
 MIN_CONTRAST = 0.12  # ink must differ from the paper by at least this much of the full grey range
 # Where MNIST's digits have their centre of mass, in pixel indices: 14.0 on the test set (measured),

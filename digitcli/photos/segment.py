@@ -123,7 +123,7 @@ def split_digits(mask, count=None, name="image", read=None):
     digits = _merge_overlapping(_pieces(mask, name))
     height = max(p[4] for p in digits) - min(p[3] for p in digits)
     if read is not None:
-        from digitcli.photos.reading import best_split
+        from digitcli.photos.guided import best_split
 
         found = best_split(_marks(digits, height), read, count)
         if found is not None:

@@ -254,20 +254,20 @@ def draw_prepared(prepared):
 
 def plot_digit_files(arguments, labels_value, model, path, note=to_stderr):
     """`plot --digits`: read digit CSVs, predict them with `model`, and draw them with their readings."""
-    from digitcli.data import inputs
-    from digitcli.inference import digit_files
     from digitcli.inference.predictors import load_predictor
+    from digitcli.reading import labels, pipeline
+    from digitcli.reading.records import accuracy
     from digitcli.settings import MAX_PLOT_DIGITS
 
-    batch = digit_files.read_inputs(arguments, strict=True, labels=labels_value)
-    truth = digit_files.parse_labels(labels_value, batch)
-    records, _ = digit_files.predict(batch, load_predictor(model, note=note), truth)
-    images = [image for f in batch.files for image in f.images]
+    batch = pipeline.read_files(arguments, "digits", strict=True, labels=labels_value)
+    truth = labels.for_records(labels_value, batch)
+    records, _ = pipeline.predict(batch, load_predictor(model, note=note), "digits", truth)
+    images = list(pipeline.digits_of(batch))
     if len(images) > MAX_PLOT_DIGITS:  # a bigger grid is unreadable and takes gigabytes to draw
         note(f"note: drawing the first {MAX_PLOT_DIGITS} of {len(images):,} digits")
         images, records = images[:MAX_PLOT_DIGITS], records[:MAX_PLOT_DIGITS]
         truth = truth[:MAX_PLOT_DIGITS] if truth is not None else None
     titles, wrong = prediction_titles([r["prediction"] for r in records], [r["confidence"] for r in records], truth)
-    right, judged = inputs.accuracy(records)
+    right, judged = accuracy(records)
     suptitle = f"{right} of {judged} read correctly" if judged else None
     return save(draw_digits(images, titles, wrong, suptitle=suptitle), path)

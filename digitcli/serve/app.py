@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from digitcli.errors import DigitcliError
-from digitcli.serve import reading
+from digitcli.reading import pipeline
 
 MAX_BODY_BYTES = 8 << 20  # a phone photo is a few MB; a digit CSV a few kB
 ASSETS = {
@@ -98,12 +98,12 @@ def create_app(model_file, predictor):
         try:
             top_k = _number(request, "top_k", int, 1, 10, 3)
             min_confidence = _number(request, "min_confidence", float, 0.0, 1.0, 0.0)
-            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            kind = request.headers.get("content-type", "")
             body = await _body(request)
-            return JSONResponse(reading.answer(body, kind, predictor, top_k, min_confidence))
+            return JSONResponse(pipeline.answer_body(body, kind, predictor, top_k, min_confidence))
         except BodyProblem as exc:
             return _error(exc.status, str(exc))
-        except reading.UnsupportedType as exc:
+        except pipeline.UnsupportedType as exc:
             return _error(415, str(exc))
         except DigitcliError as exc:
             return _error(422, str(exc))

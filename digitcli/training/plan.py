@@ -65,11 +65,11 @@ def watch_set(path, labels_value=None):
     import numpy as np
 
     from digitcli.errors import DigitcliError
-    from digitcli.inference import digit_files
+    from digitcli.reading import labels, pipeline
 
     try:
-        batch = digit_files.read_inputs([path], strict=True, labels=labels_value)
-        truth = digit_files.parse_labels(labels_value, batch)
+        batch = pipeline.read_files([path], "digits", strict=True, labels=labels_value)
+        truth = labels.for_records(labels_value, batch)
     except DigitcliError as exc:
         raise UsageProblem(str(exc), "--watch") from None
     if not batch.files or any(t is None for t in truth):
@@ -78,4 +78,4 @@ def watch_set(path, labels_value=None):
             "(or use files with a label column)",
             "--watch-labels",
         )
-    return np.concatenate([f.images for f in batch.files]), np.array(truth, dtype=np.uint8), str(path)
+    return pipeline.digits_of(batch), np.array(truth, dtype=np.uint8), str(path)

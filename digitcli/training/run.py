@@ -14,9 +14,9 @@ from pathlib import Path
 
 from digitcli import fileio
 from digitcli import settings as choices
-from digitcli.data.pixels import model_input
 from digitcli.errors import OutputError, to_stderr
 from digitcli.inference import modelfile
+from digitcli.pixels import model_input
 from digitcli.training import fitting, rundir
 from digitcli.training import history as histories
 from digitcli.training.stopping import StopRequest, TrainingInterrupted

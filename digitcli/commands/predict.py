@@ -49,8 +49,8 @@ def predict_csv(inputs, models, fmt, top_k, labels, min_confidence, invert, stri
 
     Reads files, folders (every *.csv inside), globs and - (standard input). Exit status: 0 when every
     input was read, 1 when some were rejected (they are listed with an error field), 2 for bad usage."""
-    from digitcli.data.inputs import rejected
-    from digitcli.inference.digit_files import predict_files
+    from digitcli.inference.predict import predict_files
+    from digitcli.reading.records import rejected
     from digitcli.report.tables import render
 
     if fmt == "kaggle" and min_confidence:
@@ -104,7 +104,7 @@ def prepare(images, out, count, old_count, show, strict, overwrite, model):
     cropped, scaled to 20 pixels and centred by its centre of mass, as MNIST was made. Prints the
     path of each file written."""
     from digitcli.inference.modelfile import locate
-    from digitcli.photos.prepare import prepare_files
+    from digitcli.report.prepared import prepare_files
 
     written, rejected = prepare_files(
         images,
@@ -147,7 +147,7 @@ def predict_image(images, models, fmt, top_k, labels, min_confidence, count, old
     """Read handwritten digits, or whole numbers, from photos and scans (PNG, JPEG, BMP, TIFF).
 
     `prediction` is the digits read, left to right; `confidence` the lowest of their confidences."""
-    from digitcli.photos.prepare import read_numbers
+    from digitcli.inference.predict import read_numbers
     from digitcli.report.tables import render
 
     records, columns, rejected = read_numbers(

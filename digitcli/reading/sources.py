@@ -1,6 +1,6 @@
 """Inputs as users give them: files, folders, shell globs and - (standard input), each read on its
 own so that one bad input is reported on its own line while the good ones beside it are still read.
-Both digit CSVs (inference.digit_files) and photos (photos.prepare) are read through here."""
+Every format (formats.py) is read through here, by the pipeline (pipeline.py)."""
 
 import contextlib
 import glob
@@ -110,27 +110,3 @@ def unreadable(name, exc):
     """An InputFileError for an input that failed in a way no reader foresaw, so that one strange file
     is reported on its own line and the good inputs beside it are still read."""
     return InputFileError(f"{name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
-
-
-def columns(records, top_k, base):
-    """The output columns: `base`, then whichever optional fields the records carry."""
-    cols = list(base)
-    if top_k:
-        cols.append("top_k")
-    if any("label" in r for r in records):
-        cols += ["label", "correct"]
-    if any("error" in r for r in records):
-        cols.append("error")
-    return cols
-
-
-def rejected(records):
-    """The records of inputs that could not be read (files, or blank images inside them)."""
-    return [r for r in records if r.get("error")]
-
-
-def accuracy(records):
-    """(right, judged) over the records that carry a label."""
-    judged = [r for r in records if "correct" in r]
-    right = sum(r["correct"] for r in judged)
-    return right, len(judged)

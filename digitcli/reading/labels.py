@@ -93,3 +93,16 @@ def by_position(values, order, sizes, what):
     if len(values) == len(order) and all(n == 1 for n in sizes):
         return [v for (kind, _), v in zip(order, values) if kind == "ok"]
     raise UsageProblem(f"{len(values)} labels given but the inputs hold {total} {what}", "--labels")
+
+
+def for_records(value, batch, numbers=False):
+    """--labels as one true label per record of the good inputs in `batch` (None where unknown):
+    labels typed in input order ("3,8,9,5,4", or numbers "7,2025" with `numbers`), a labels file
+    (looked up by file name and row), or else the inputs' own labels (a CSV's label column)."""
+    if value is None:
+        return [v for f in batch.files for v in (f.labels if f.labels is not None else [None] * len(f.sizes))]
+    if is_file(value):
+        lookup = read_file(value, numbers=numbers)
+        return [look_up(lookup, f.name, row) for f in batch.files for row in range(1, len(f.sizes) + 1)]
+    sizes = [len(f.sizes) for f in batch.files]
+    return by_position(positional(value, numbers=numbers), batch.order, sizes, "images")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitcli.data.pixels import looks_inverted
 from digitcli.errors import InputFileError
+from digitcli.pixels import looks_inverted
+from digitcli.reading.formats import Input
 from digitcli.settings import MAX_CSV_BYTES
 
 SHAPES_HINT = "expected 28 rows of 28 values, or one row of 784 values per image (optionally a label first)"
@@ -225,3 +226,10 @@ def parse(data, name, invert=True):
 
 def read(name, invert=True, stream=None):
     return parse(read_source(name, stream), name, invert)
+
+
+def read_input(name, data=None, stream=None, invert=True):
+    """The CSV format for reading/formats.py: every row (or 28 x 28 block) is a record of one digit."""
+    found = parse(data, name, invert) if data is not None else read(name, invert, stream)
+    own = None if found.labels is None else [int(v) for v in found.labels]
+    return Input(name, found.images, [1] * len(found.images), own, found.inverted)

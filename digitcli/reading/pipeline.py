@@ -1,0 +1,87 @@
+"""The one way from what a user hands digitcli to records: expand the inputs (sources), read each
+by its format (formats), predict every digit in one batch, and build the records (records).
+
+`kind` says what is read: "digits" (digit files, a record per digit: predict-csv, plot --digits,
+training on your own digits) or "number" (photos, a record per image: predict-image, prepare)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from digitcli.reading import formats, records, sources
+from digitcli.reading.formats import UnsupportedType  # noqa: F401 - the API answers it with 415
+
+BODY_NAME = "request"  # the `file` of a request body's records: the body stands for one input file
+LABELS = {"digits": "reading", "number": "reading images"}
+
+
+def read_files(arguments, kind, *, strict=False, labels=None, stdin=None, progress=sources.no_progress, **options):
+    """A sources.Batch of formats.Input for files, folders, globs and - (standard input). A labels
+    file given as --labels is never read as digits. `options` go to the format's reader (invert;
+    count and read for photos)."""
+    skip = [labels] if labels and Path(labels).is_file() else []
+
+    def read(name):
+        stream = (stdin or sys.stdin.buffer) if name == sources.STDIN else None
+        return formats.for_name(name, kind).read(name, stream=stream, **options)
+
+    return sources.read_all(
+        arguments,
+        read,
+        suffixes=formats.suffixes(kind),
+        skip=skip,
+        strict=strict,
+        progress=progress,
+        label=LABELS[kind],
+    )
+
+
+def read_body(body, content_type, **options):
+    """A Batch of the one input a request body holds, read by the format its content type names."""
+    fmt = formats.for_content_type(content_type)
+    if fmt.kind != "number":
+        options.pop("read", None)
+    return fmt.kind, sources.Batch([fmt.read(BODY_NAME, body, **options)], [], [("ok", 0)])
+
+
+def digits_of(batch):
+    found = [f.digits for f in batch.files]
+    return np.concatenate(found) if found else np.zeros((0, 28, 28), np.uint8)
+
+
+def predict(batch, predictor, kind, truth=None, top_k=None, min_confidence=0.0):
+    """(records, probabilities): every digit of the batch predicted in one call."""
+    images = digits_of(batch)
+    probabilities = predictor.probabilities(images) if len(images) else np.zeros((0, 10), np.float32)
+    return records.build(batch, probabilities, kind, truth, top_k, min_confidence), probabilities
+
+
+class Remembered:
+    """A predictor that reads each distinct digit image once. Model-guided segmentation scores every
+    candidate digit of a photo; the digits it keeps are among them, so their records reuse those
+    readings instead of predicting them again."""
+
+    def __init__(self, predictor):
+        self.predictor, self.backend, self.seen = predictor, predictor.backend, {}
+
+    def probabilities(self, images):
+        images = np.ascontiguousarray(images, dtype=np.uint8)
+        keys = [image.tobytes() for image in images]
+        new = {k: i for i, k in enumerate(keys) if k not in self.seen}
+        if new:
+            found = self.predictor.probabilities(images[list(new.values())])
+            self.seen.update(zip(new, found))
+        return np.stack([self.seen[k] for k in keys]) if keys else np.zeros((0, 10), np.float32)
+
+
+def answer_body(body, content_type, predictor, top_k=3, min_confidence=0.0):
+    """What POST /api/predict answers for a body: the records, and for a photo the 28 x 28 digits the
+    model was given ("prepared"). Unreadable bodies raise InputFileError (UnsupportedType: 415)."""
+    predictor = Remembered(predictor)
+    kind, batch = read_body(body, content_type, read=predictor.probabilities)
+    found, _ = predict(batch, predictor, kind, batch.files[0].labels, top_k, min_confidence)
+    answer = {"records": found}
+    if kind == "number":
+        answer["prepared"] = batch.files[0].digits.tolist()
+    return answer

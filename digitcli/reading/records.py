@@ -1,0 +1,99 @@
+"""One record per thing read, in input order: what predict-csv, predict-image, plot --digits and the
+API print. A digit CSV's row is a record of one digit (`prediction` a digit); a photo is a record of
+the number its k digits make (`prediction` a string, with each digit's confidence). Inputs that could
+not be read, and blank images, become records with an `error`."""
+
+import numpy as np
+
+from digitcli.reading.digit_csv import blank
+
+BASE_COLUMNS = {
+    "digits": ("file", "row", "prediction", "confidence"),
+    "number": ("file", "prediction", "confidence", "digits"),
+}
+
+
+def build(batch, probabilities, kind, truth=None, top_k=None, min_confidence=0.0):
+    """The records of `batch` (sources.Batch of formats.Input) from the probabilities of all its
+    digits in order; `truth` holds one label (or None) per record of the good inputs."""
+    per_record = [n for f in batch.files for n in f.sizes]
+    first = np.cumsum([0, *per_record])  # each record's first digit
+    first_record = np.cumsum([0, *(len(f.sizes) for f in batch.files)])  # each input's first record
+    empty = blank(np.concatenate([f.digits for f in batch.files])) if per_record else np.zeros(0, bool)
+    truth = truth if truth is not None else [None] * len(per_record)
+    out = []
+    for state, idx in batch.order:
+        if state == "error":
+            name, message = batch.errors[idx]
+            out.append({"file": name, **({"row": None} if kind == "digits" else {}), "prediction": None,
+                        "confidence": None, "error": message})  # fmt: skip
+            continue
+        source = batch.files[idx]
+        for row, r in enumerate(range(first_record[idx], first_record[idx + 1]), 1):
+            probs = probabilities[first[r] : first[r + 1]]
+            if kind == "digits":
+                out.append(_digit(source, row, probs[0], empty[first[r]], truth[r], top_k, min_confidence))
+            else:
+                out.append(_number(source, probs, truth[r], top_k, min_confidence))
+    return out
+
+
+def _ranked(p, top_k):
+    return [[int(d), round(float(p[d]), 6)] for d in np.argsort(-p, kind="stable")[:top_k]]
+
+
+def _digit(source, row, p, empty, label, top_k, min_confidence):
+    if empty:
+        where = source.name + (f", row {row}" if len(source.sizes) > 1 else "")
+        return {"file": source.name, "row": row, "prediction": None, "confidence": None,
+                "error": f"{where}: blank image (no ink); nothing to read"}  # fmt: skip
+    best, conf = int(p.argmax()), float(p.max())
+    rec = {"file": source.name, "row": row, "prediction": best if conf >= min_confidence else "?",
+           "confidence": round(conf, 6)}  # fmt: skip
+    if top_k:
+        rec["top_k"] = _ranked(p, top_k)
+    if label is not None:
+        rec["label"] = label
+        rec["correct"] = rec["prediction"] == label
+    return rec
+
+
+def _number(source, probs, label, top_k, min_confidence):
+    best, conf = probs.argmax(axis=1), probs.max(axis=1)
+    text = "".join(str(d) if c >= min_confidence else "?" for d, c in zip(best, conf))
+    rec = {
+        "file": source.name,
+        "prediction": text,
+        "confidence": round(float(conf.min()), 6),
+        "digits": [[int(d), round(float(c), 6)] for d, c in zip(best, conf)],
+    }
+    if top_k:
+        rec["top_k"] = [_ranked(p, top_k) for p in probs]
+    if label is not None:
+        rec["label"] = label
+        rec["correct"] = text == label
+    return rec
+
+
+def columns(records, top_k, kind):
+    """The output columns: the kind's own, then whichever optional fields the records carry."""
+    cols = list(BASE_COLUMNS[kind])
+    if top_k:
+        cols.append("top_k")
+    if any("label" in r for r in records):
+        cols += ["label", "correct"]
+    if any("error" in r for r in records):
+        cols.append("error")
+    return cols
+
+
+def rejected(records):
+    """The records of inputs that could not be read (files, or blank images inside them)."""
+    return [r for r in records if r.get("error")]
+
+
+def accuracy(records):
+    """(right, judged) over the records that carry a label."""
+    judged = [r for r in records if "correct" in r]
+    right = sum(r["correct"] for r in judged)
+    return right, len(judged)
