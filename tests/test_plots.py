@@ -5,10 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import SAMPLES, SHIPPED_DENSE, sample_labels, synthetic_digits
+from conftest import SAMPLES, SHIPPED_DENSE, cli_run, sample_labels, synthetic_digits
 
-from digitcli.cli import cli
 from digitcli.report import plots
 
 HISTORY_A = [
@@ -98,9 +96,7 @@ def test_samples_grid_has_one_row_per_digit():
 
 
 def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, (result.output, result.exception)
-    return result
+    return cli_run(*args, code=code)
 
 
 def test_plot_command_writes_each_picture_and_prints_its_path(tmp_path, tiny_mnist):

@@ -3,18 +3,13 @@
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT
-
-from digitcli.cli import cli
+from conftest import ROOT, cli_run
 
 pytestmark = pytest.mark.slow
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result
+    return cli_run(*args)
 
 
 def test_real_files_load_with_the_documented_counts(real_data):

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, cli_run
 
 from digitcli.cli import cli
 
@@ -15,9 +15,7 @@ pytest.importorskip("tensorflow")
 
 
 def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, (result.output, result.stderr, result.exception)
-    return result
+    return cli_run(*args, code=code)
 
 
 @pytest.fixture(scope="module")

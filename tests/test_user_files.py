@@ -11,20 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLES, write_idx_folder
+from conftest import ROOT, SAMPLES, invoke, write_idx_folder
 from PIL import Image
 
-from digitcli.cli import cli
-
 SHIPPED = ROOT / "models" / "dense.keras"
-
-
-def invoke(*args, cwd=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 def tree(folder):
