@@ -97,17 +97,6 @@ def test_evaluate_matches_the_test_score_saved_at_training(trained):
         np.testing.assert_allclose(result["per_class_accuracy"], np.diag(matrix) / rows)
 
 
-def test_evaluate_text_and_csv(trained):
-    data, out, _ = trained
-    text = run("evaluate", out, "--data", data).stdout
-    js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
-    assert f"accuracy    {100 * js['accuracy']:.2f}% ({js['correct']} of 100)" in text
-    assert "confusion matrix (rows: true digit, columns: predicted digit)" in text
-    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))[1:]
-    assert [int(r["digit"]) for r in rows] == list(range(10))
-    assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows] == js["confusion_matrix"]
-
-
 def test_model_from_environment_variable(trained, monkeypatch):
     data, out, _ = trained
     monkeypatch.setenv("DIGITCLI_MODEL", str(out))
@@ -289,14 +278,19 @@ def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
 
 def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
     """With no --model, predict-csv reads models/robust.keras here, else the copy installed with the
-    package; with neither, the error names what it looked for."""
+    package (test_install: each kind of install); with neither, the error names what it looked for."""
     import shutil
+    import site
     import sys
+
+    from digitcli.inference import modelfile
 
     work, prefix = tmp_path / "work", tmp_path / "prefix"
     work.mkdir()
     monkeypatch.chdir(work)
+    monkeypatch.setattr(modelfile, "REPOSITORY", tmp_path)  # installed, not run from a checkout
     monkeypatch.setattr(sys, "prefix", str(prefix))
+    monkeypatch.setattr(site, "USER_BASE", str(tmp_path / "user"))
     digit = str(ROOT / "sample_digits" / "digit3_1.csv")
     nothing = run("predict-csv", digit, "--format", "json", code=1)
     assert "models/robust.keras: no such model file" in nothing.stderr
@@ -383,18 +377,18 @@ def test_defaults_and_presets_schedules_are_recorded(tmp_path):
         assert (settings["schedule"], settings["batch_size"], settings["lr"]) == expected
 
 
-def test_evaluate_csv_starts_with_the_overall_scores_and_text_is_table(trained):
-    import csv
-    import io
-
+def test_evaluate_table_csv_and_the_old_text_name(trained):
     data, out, _ = trained
-    as_json = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
-    rows = list(csv.DictReader(io.StringIO(run("evaluate", out, "--data", data, "--format", "csv").stdout)))
-    assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == as_json["images"]
-    assert float(rows[0]["accuracy"]) == pytest.approx(as_json["accuracy"], abs=1e-4)
-    assert float(rows[0]["loss"]) == pytest.approx(as_json["loss"], abs=1e-4)
-    assert [r["digit"] for r in rows[1:]] == [str(d) for d in range(10)]
-    table = run("evaluate", out, "--data", data)
+    js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
+    table = run("evaluate", out, "--data", data).stdout
+    assert f"accuracy    {100 * js['accuracy']:.2f}% ({js['correct']} of 100)" in table
+    assert "confusion matrix (rows: true digit, columns: predicted digit)" in table
+    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))
+    assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == js["images"] == 100
+    assert float(rows[0]["accuracy"]) == pytest.approx(js["accuracy"], abs=1e-4)
+    assert float(rows[0]["loss"]) == pytest.approx(js["loss"], abs=1e-4)
+    assert [int(r["digit"]) for r in rows[1:]] == list(range(10))
+    assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows[1:]] == js["confusion_matrix"]
     old = run("evaluate", out, "--data", data, "--format", "text")
-    assert old.stdout == table.stdout
+    assert old.stdout == table
     assert "--format text is now table" in old.stderr

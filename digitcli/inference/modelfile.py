@@ -22,6 +22,8 @@ CHECKPOINT_HASH_KEY = "digitcli.keras_sha256"
 # digitcli.json holds settings and a per-epoch history: kilobytes. A larger one is not digitcli's, and
 # reading it whole first (a 1 GiB entry took 2.1 GB and 20 s) is what a hostile file would want.
 MAX_META_BYTES = 16 << 20
+# The folder above the package: the repository in a source checkout or an editable install.
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def sidecar(path, suffix):
@@ -134,7 +136,6 @@ def shipped_models():
     models/ stays a top-level folder of the repository, not a package, so no one lookup serves all."""
     import site
 
-    repo = Path(__file__).resolve().parents[2]
-    found = [repo / "models"] if (repo / "setup.cfg").is_file() else []  # not a site-packages folder
+    found = [REPOSITORY / "models"] if (REPOSITORY / "setup.cfg").is_file() else []  # not site-packages
     prefixes = [sys.prefix, getattr(site, "USER_BASE", None) or ""]
     return found + [Path(prefix) / "share" / "digitcli" / "models" for prefix in prefixes if prefix]
