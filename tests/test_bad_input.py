@@ -276,6 +276,7 @@ def snapshot(folder):
 
 
 @pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.real_model
 def test_bad_input(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args, code, message = CASES[name](tmp_path)
@@ -292,6 +293,7 @@ def test_bad_input(name, tmp_path, monkeypatch):
     assert not list(tmp_path.glob("PWNED*")), "untrusted code ran"
 
 
+@pytest.mark.slow  # trains
 def test_full_disk_at_the_final_save_keeps_the_earlier_model(tmp_path, monkeypatch):
     import digitcli.fileio as fileio
 
@@ -320,6 +322,7 @@ def test_full_disk_at_the_final_save_keeps_the_earlier_model(tmp_path, monkeypat
     assert after == before  # the earlier model, metadata and history are intact; no temp files remain
 
 
+@pytest.mark.slow  # trains
 def test_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
     from digitcli.training.callbacks import HistoryLog
 

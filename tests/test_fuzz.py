@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 MODEL = ROOT / "models" / "dense.keras"
+pytestmark = pytest.mark.real_model
 FUZZ = settings(
     max_examples=60,
     deadline=None,

@@ -47,6 +47,7 @@ def photos(tmp_path_factory):
     return paths, [LABELS[n] for n in names]
 
 
+@pytest.mark.real_model
 def test_predict_image_reads_single_digit_photos(photos):
     paths, labels = photos
     recs = records(*paths, "--labels", ",".join(map(str, labels)))
@@ -54,6 +55,7 @@ def test_predict_image_reads_single_digit_photos(photos):
     assert all(r["correct"] for r in recs) and all(len(r["digits"]) == 1 for r in recs)
 
 
+@pytest.mark.real_model
 def test_prepare_writes_the_seeds_format_that_predict_csv_reads_the_same(photos, tmp_path):
     paths, labels = photos
     written = run("prepare", *paths[:3], "-o", tmp_path / "out").stdout.split()
@@ -146,6 +148,7 @@ def test_a_hard_shadow_edge_is_not_ink():
     assert not mask[:, 280:].any()
 
 
+@pytest.mark.real_model
 def test_polarity_does_not_matter(tmp_path):
     rng = np.random.default_rng(3)
     img = np.asarray(photomaker.single(digit("digit4_1.csv"), rng))
@@ -160,6 +163,7 @@ def strip_photo(path, names, rng, touching):
     return "".join(str(LABELS[n]) for n in names)
 
 
+@pytest.mark.real_model
 def test_a_number_is_read_left_to_right(tmp_path):
     rng = np.random.default_rng(11)
     truth = strip_photo(tmp_path / "n.png", ["digit2_1.csv", "digit0_2.csv", "digit2_3.csv", "digit5_1.csv"], rng, 0)
@@ -201,6 +205,7 @@ def test_segmentation_pieces_slivers_touching_and_counts():
     assert len(split_digits(row, count=2)) == 2  # told there are two: the closest pieces join
 
 
+@pytest.mark.real_model
 def test_bad_images(tmp_path):
     (tmp_path / "text.png").write_text("not an image")
     Image.fromarray(np.full((120, 160), 200, np.uint8)).save(tmp_path / "blank.png")

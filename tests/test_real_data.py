@@ -34,6 +34,7 @@ def test_one_epoch_of_dense_on_full_mnist_reaches_94_percent(real_data, tmp_path
 
 
 @pytest.mark.parametrize("name,target", [("dense", 0.98), ("cnn", 0.99)])
+@pytest.mark.real_model
 def test_shipped_models_score_what_their_metadata_says(real_data, name, target):
     model = ROOT / "models" / f"{name}.keras"
     result = json.loads(run("evaluate", model, "--data", real_data, "--format", "json").stdout)

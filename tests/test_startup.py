@@ -97,6 +97,8 @@ def _run(*args, cwd=None):
     )
 
 
+@pytest.mark.slow  # trains, in subprocesses
+@pytest.mark.real_model
 def test_loading_tensorflow_prints_nothing_but_what_digitcli_says(tmp_path):
     pytest.importorskip("tensorflow")
     from conftest import ROOT, SAMPLES, write_idx_folder
@@ -130,6 +132,8 @@ def test_loading_tensorflow_prints_nothing_but_what_digitcli_says(tmp_path):
     ]
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
+@pytest.mark.real_model
 def test_the_keras_download_talks_on_stderr_only(tmp_path):
     pytest.importorskip("tensorflow")
     from conftest import ROOT

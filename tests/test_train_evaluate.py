@@ -44,6 +44,7 @@ def trained(tmp_path_factory):
     return data, out, result
 
 
+@pytest.mark.slow  # trains
 def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     data, out, result = trained
     meta = json.loads(out.with_suffix(".json").read_text())
@@ -82,6 +83,7 @@ def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     assert "Epoch 1/3" in result.stderr and "Epoch" not in result.stdout
 
 
+@pytest.mark.slow  # trains
 def test_evaluate_matches_the_test_score_saved_at_training(trained):
     data, out, _ = trained
     meta = json.loads(out.with_suffix(".json").read_text())
@@ -97,6 +99,7 @@ def test_evaluate_matches_the_test_score_saved_at_training(trained):
         np.testing.assert_allclose(result["per_class_accuracy"], np.diag(matrix) / rows)
 
 
+@pytest.mark.slow  # trains
 def test_model_from_environment_variable(trained, monkeypatch):
     data, out, _ = trained
     monkeypatch.setenv("DIGITCLI_MODEL", str(out))
@@ -105,6 +108,7 @@ def test_model_from_environment_variable(trained, monkeypatch):
     assert result["model"] == str(out) and result["images"] == 100
 
 
+@pytest.mark.slow  # trains
 def test_onnx_and_keras_agree_to_1e_5(trained):
     from conftest import synthetic_digits
 
@@ -118,6 +122,7 @@ def test_onnx_and_keras_agree_to_1e_5(trained):
     np.testing.assert_allclose(onnx.probabilities(images), keras.probabilities(images), atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow  # trains
 def test_stale_onnx_is_not_used(trained, tmp_path):
     import shutil
 
@@ -135,6 +140,7 @@ def test_stale_onnx_is_not_used(trained, tmp_path):
     assert "made from another version of the checkpoint" in notes[0]
 
 
+@pytest.mark.slow  # trains
 def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, tmp_path):
     import shutil
 
@@ -171,6 +177,7 @@ def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, t
     assert (tmp_path / "m.keras").read_bytes() != latest
 
 
+@pytest.mark.slow  # trains
 def test_same_seed_same_history(tmp_path):
     from conftest import write_idx_folder
 
@@ -216,6 +223,7 @@ def test_same_seed_same_history(tmp_path):
     assert json.loads((tmp_path / "c.json").read_text())["history"] != histories[0]
 
 
+@pytest.mark.slow  # trains
 def test_cnn_trains_and_sgd_mse_options_are_recorded(tmp_path):
     from conftest import write_idx_folder
 
@@ -252,6 +260,7 @@ def test_cnn_trains_and_sgd_mse_options_are_recorded(tmp_path):
     assert result["accuracy"] == pytest.approx(meta["test"]["accuracy"])
 
 
+@pytest.mark.slow  # trains
 def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
     from conftest import write_idx_folder
 
@@ -276,6 +285,7 @@ def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
     assert "val_accuracy" not in meta["history"][0]
 
 
+@pytest.mark.real_model
 def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
     """With no --model, predict-csv reads models/robust.keras here, else the copy installed with the
     package (test_install: each kind of install); with neither, the error names what it looked for."""
@@ -347,6 +357,7 @@ def test_learning_rate_schedule(schedule, end_rate):
     assert [round(at(step), 6) for step in (0, 100, 200)] == [0.002, 0.001 if schedule == "cosine" else 0.002, end_rate]
 
 
+@pytest.mark.slow  # trains
 def test_defaults_and_presets_schedules_are_recorded(tmp_path):
     from conftest import write_idx_folder
 
@@ -377,6 +388,7 @@ def test_defaults_and_presets_schedules_are_recorded(tmp_path):
         assert (settings["schedule"], settings["batch_size"], settings["lr"]) == expected
 
 
+@pytest.mark.slow  # trains
 def test_evaluate_table_csv_and_the_old_text_name(trained):
     data, out, _ = trained
     js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)

@@ -3,9 +3,11 @@
 
 import json
 
+import pytest
 from conftest import ROOT, SAMPLES, invoke
 
 DENSE = ROOT / "models" / "dense.keras"
+pytestmark = pytest.mark.real_model
 GLOB = sorted(str(p) for p in SAMPLES.glob("*.csv"))  # what the shell makes of sample_digits/*.csv
 
 
