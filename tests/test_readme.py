@@ -70,7 +70,14 @@ def _mask(line):
     return re.sub(r"in \d+\.\d s;", "in N s;", line)
 
 
-@pytest.mark.parametrize("command,expected", console_examples(), ids=[c for c, _ in console_examples()])
+def _example(command, expected):
+    # Training and exporting run TensorFlow for tens of seconds: those examples are in the slow set.
+    slow = re.search(r"digitcli (train|export)\b", command)
+    return pytest.param(command, expected, id=command, marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.real_model
+@pytest.mark.parametrize("command,expected", [_example(c, e) for c, e in console_examples()])
 def test_readme_example_output_is_real(command, expected, tmp_path):
     import os
     import shutil
