@@ -113,14 +113,41 @@ def fake_predictor(monkeypatch):
     monkeypatch.setattr(predictors, "load_predictor", lambda model, backend="auto", note=None: NearestSample())
 
 
-def cli_run(*args, code=0):
-    """Invoke digitcli in-process with `args` (any values, made strings); the exit status must be `code`
-    and no traceback may show."""
+# What digitcli prints when it hides a bug from a user: the last-resort line of DigitcliGroup.invoke,
+# and the per-input line of data.inputs.unreadable for an error no reader foresaw.
+BUG_SIGNS = ("Traceback", "(a bug in digitcli", ": cannot be read (")
+
+
+@pytest.fixture(autouse=True)
+def _bugs_raise(monkeypatch):
+    # With DIGITCLI_DEBUG the last-resort catch re-raises, so an unexpected exception reaches the test
+    # (and a subprocess prints its traceback) instead of becoming one polite line.
+    monkeypatch.setenv("DIGITCLI_DEBUG", "1")
+
+
+def assert_no_bug(result):
+    """A CliRunner result that shows no sign of a bug: no exception but Click's own exit, and none of
+    the lines digitcli prints in place of a traceback. Any exit status may be right; callers check it."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        repr(result.exception),
+        result.output[-2000:],
+    )
+    shown = [sign for sign in BUG_SIGNS if sign in result.output]
+    assert not shown, (shown, result.output[-2000:])
+    return result
+
+
+def invoke(*args, stdin=None):
+    """Invoke digitcli in-process with `args` (any values, made strings), failing on any sign of a bug."""
     from click.testing import CliRunner
 
     from digitcli.cli import cli
 
-    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return assert_no_bug(CliRunner().invoke(cli, [str(a) for a in args], input=stdin))
+
+
+def cli_run(*args, code=0, stdin=None):
+    """invoke(), and the exit status must be `code`."""
+    result = invoke(*args, stdin=stdin)
     assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    assert "Traceback" not in result.output
     return result

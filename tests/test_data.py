@@ -117,6 +117,7 @@ def test_npz_holding_a_command_running_pickle_is_refused_and_not_run(tmp_path, m
     assert not (tmp_path / "PWNED_BY_PICKLE").exists()
 
 
+@pytest.mark.slow  # trains
 def test_kaggle_train_csv_trains_and_its_test_csv_becomes_a_submission(tmp_path):
     """Kaggle's Digit Recognizer, end to end: train.csv (label,pixel0..pixel783) for --data, and the
     unlabelled test.csv through predict-csv --format kaggle."""

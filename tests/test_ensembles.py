@@ -9,7 +9,10 @@ from conftest import ROOT, SAMPLES, write_idx_folder
 from conftest import cli_run as run
 
 DENSE, CNN = ROOT / "models" / "dense.keras", ROOT / "models" / "cnn.keras"
-pytestmark = pytest.mark.skipif(not (DENSE.exists() and CNN.exists()), reason="shipped models missing")
+pytestmark = [
+    pytest.mark.real_model,
+    pytest.mark.skipif(not (DENSE.exists() and CNN.exists()), reason="shipped models missing"),
+]
 
 
 def top10(*models):

@@ -9,7 +9,7 @@ from digitcli.cli import cli
 
 tf = pytest.importorskip("tensorflow")
 SHIPPED_CNN = ROOT / "models" / "cnn.keras"
-pytestmark = pytest.mark.skipif(not SHIPPED_CNN.exists(), reason="shipped model missing")
+pytestmark = [pytest.mark.real_model, pytest.mark.skipif(not SHIPPED_CNN.exists(), reason="shipped model missing")]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,7 @@ def export(fmt, out):
     return out
 
 
+@pytest.mark.slow  # exports with TensorFlow
 def test_onnx_export(tmp_path, images_and_reference):
     import onnxruntime as ort
 

@@ -1,7 +1,17 @@
-"""What `pip install` gives: the extras that the README's set-up names."""
+"""What `pip install` gives: the extras that the README's set-up names, and the shipped models
+found from any folder by every kind of install."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
 from importlib.metadata import metadata, requires
+from pathlib import Path
 
+import pytest
+from conftest import ROOT
 from packaging.requirements import Requirement
 
 
@@ -20,3 +30,94 @@ def test_the_gpu_extra_brings_tensorflow_with_cuda():
     # The base install is TensorFlow itself, so the extra adds CUDA to it rather than a second copy.
     base = {r.name for r in needs if not r.marker or r.marker.evaluate({"extra": ""})}
     assert "tensorflow" in base and "tensorflow-cpu" not in {r.name for r in needs}
+
+
+# What an install needs from the repository; a copy keeps build/ and *.egg-info out of the checkout.
+SOURCES = ("digitcli", "models", "setup.cfg", "pyproject.toml", "README.md")
+
+
+@pytest.mark.slow  # three pip installs
+@pytest.mark.real_model
+@pytest.mark.parametrize("kind", ["normal", "editable", "wheel"])
+def test_every_kind_of_install_finds_the_shipped_model_from_any_folder(kind, tmp_path):
+    source = tmp_path / "source"
+    for name in SOURCES:
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(
+            ROOT / name,
+            source / name,
+            **({"ignore": shutil.ignore_patterns("__pycache__")} if name == "digitcli" else {}),
+        )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    # The dependencies come from the environment running the tests, less any digitcli installed there
+    # (an editable install's finder comes after the path's), so the copy installed here is the one run.
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith(("digitcli", "__editable__")):
+            (deps / entry.name).symlink_to(entry)
+    site_packages = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True
+    ).stdout.strip()
+    Path(site_packages, "zz_test_dependencies.pth").write_text(f"import site; site.addsitedir({str(deps)!r})\n")
+    pip = [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-build-isolation", "-q"]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIGITCLI_MODEL")}
+    if kind == "wheel":
+        built = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-q",
+                "-w",
+                tmp_path / "dist",
+                source,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert built.returncode == 0, built.stderr[-3000:]
+        target = [next((tmp_path / "dist").glob("digitcli-*.whl"))]
+    else:
+        target = ["-e", source] if kind == "editable" else [source]
+    installed = subprocess.run([*pip, *target], env=env, capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run(
+        [python, "-c", "import digitcli; print(digitcli.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(source if kind == "editable" else venv), where
+    result = subprocess.run(
+        [venv / "bin" / "digitcli", "predict-csv", ROOT / "sample_digits" / "digit3_1.csv", "--format", "json"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["prediction"] == 3
+
+
+def test_the_default_model_is_the_shipped_one_unless_this_folder_has_its_own(tmp_path, monkeypatch):
+    from digitcli.inference.modelfile import locate
+
+    monkeypatch.chdir(tmp_path)
+    assert locate() == ROOT / "models" / "robust.keras"  # this checkout's, as for `pip install -e .`
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "robust.keras").write_bytes(b"mine")
+    assert locate() == Path("models/robust.keras")
+    assert locate("other.keras") == Path("other.keras")

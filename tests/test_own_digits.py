@@ -28,6 +28,7 @@ def meta(out):
     return json.loads(out.with_suffix(".json").read_text())
 
 
+@pytest.mark.slow  # trains
 def test_a_folder_of_digit_csvs_trains_with_a_tenth_held_out(tmp_path):
     folder, _, _ = digit_folder(tmp_path / "mine", 200)
     out = tmp_path / "m.keras"
@@ -41,6 +42,7 @@ def test_a_folder_of_digit_csvs_trains_with_a_tenth_held_out(tmp_path):
     assert accuracy > 0.5 and f"test accuracy {100 * accuracy:.2f}%" in result.stdout
 
 
+@pytest.mark.slow  # trains
 def test_a_test_set_of_your_own_and_every_image_of_data_trains(tmp_path):
     folder, _, _ = digit_folder(tmp_path / "mine", 100)
     other, _, _ = digit_folder(tmp_path / "other", 40, seed=5)
@@ -64,6 +66,7 @@ def test_bad_digit_files_and_missing_labels_are_one_line_naming_the_file(tmp_pat
     )
 
 
+@pytest.mark.slow  # trains
 def test_mix_adds_mnist_and_repeats_your_digits_to_half_of_each_epoch(tmp_path):
     folder, _, _ = digit_folder(tmp_path / "mine", 50)
     mnist = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=50, seed=3)
@@ -92,6 +95,7 @@ def test_mix_adds_mnist_and_repeats_your_digits_to_half_of_each_epoch(tmp_path):
     assert sizes["source"] == f"{folder} + 200 of {mnist}"
 
 
+@pytest.mark.slow  # trains
 def test_from_continues_a_saved_model_with_its_settings(tmp_path):
     mnist = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=50)
     first = tmp_path / "first.keras"

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLES, SHIPPED_DENSE, sample_labels
+from conftest import SAMPLES, SHIPPED_DENSE, cli_run, sample_labels
 
 from digitcli.cli import cli
 
@@ -34,10 +34,7 @@ def grid(name):
 
 
 def run(*args, code=0, stdin=None):
-    result = CliRunner().invoke(cli, ["predict-csv", "--model", str(SHIPPED_DENSE), *map(str, args)], input=stdin)
-    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+    return cli_run("predict-csv", "--model", SHIPPED_DENSE, *args, code=code, stdin=stdin)
 
 
 def records(*args, **kw):
@@ -219,6 +216,8 @@ BAD = {
     "blank.csv": ("\n \n\n", "empty file"),
     "header_only.csv": ("label," + ",".join(f"pixel{i}" for i in range(784)), "a header but no pixel rows"),
     "badlabel.csv": ("12," + ",".join(["0"] * 784), "row 1: label 12 is not a digit 0-9"),
+    "three.csv": ("1,2,3", "1 rows x 3 columns; expected 28 rows of 28 values"),
+    "row_word.csv": (",".join(["0"] * 783 + ["x"]), "line 1, column 784: 'x' is not a number"),
 }
 
 
@@ -230,6 +229,11 @@ def test_bad_csv_gives_one_line_naming_the_file(tmp_path, name):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
     assert errors[0].startswith(f"error: {path}: ") and message in errors[0]
+    assert result.stderr.strip().endswith("1 input(s) rejected")
+    # The rejected file is a record of the output too, with the same message.
+    (record,) = records(path, code=1)
+    assert record["file"] == str(path) and record["prediction"] is None
+    assert f"error: {record['error']}" == errors[0]
 
 
 def test_binary_missing_and_csv_less_folder(tmp_path):

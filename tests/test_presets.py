@@ -72,6 +72,7 @@ def test_shifts_move_each_image_one_pixel_four_ways():
 
 
 @pytest.mark.parametrize("preset", ["nielsen-ch1", "nielsen-ch3"])
+@pytest.mark.slow  # trains
 def test_preset_trains_and_explicit_options_override(tmp_path, preset):
     pytest.importorskip("tensorflow")
     data = write_idx_folder(tmp_path / "mnist", n_train=200, n_test=50)
@@ -107,6 +108,7 @@ def test_preset_trains_and_explicit_options_override(tmp_path, preset):
     assert evaluated["accuracy"] == pytest.approx(json.loads(out.with_suffix(".json").read_text())["test"]["accuracy"])
 
 
+@pytest.mark.slow  # trains
 def test_default_output_name_follows_the_preset(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow")
     monkeypatch.chdir(tmp_path)

@@ -33,6 +33,7 @@ def test_ci_runs_the_readme_commands():
     assert len(test_cmd.splitlines()) == len(main_cmd.splitlines()) == 1
 
 
+@pytest.mark.real_model
 def test_readme_accuracies_match_the_shipped_models():
     import json
 
@@ -69,7 +70,14 @@ def _mask(line):
     return re.sub(r"in \d+\.\d s;", "in N s;", line)
 
 
-@pytest.mark.parametrize("command,expected", console_examples(), ids=[c for c, _ in console_examples()])
+def _example(command, expected):
+    # Training and exporting run TensorFlow for tens of seconds: those examples are in the slow set.
+    slow = re.search(r"digitcli (train|export)\b", command)
+    return pytest.param(command, expected, id=command, marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.real_model
+@pytest.mark.parametrize("command,expected", [_example(c, e) for c, e in console_examples()])
 def test_readme_example_output_is_real(command, expected, tmp_path):
     import os
     import shutil
@@ -94,6 +102,7 @@ def test_readme_example_output_is_real(command, expected, tmp_path):
     assert [_mask(x) for x in result.stdout.splitlines()] == [_mask(x) for x in expected]
 
 
+@pytest.mark.real_model
 def test_the_fine_tuning_walkthrough_reads_the_writer_better_and_keeps_mnist(real_data, tmp_path):
     """The README's "Your own digits" commands, run in a scratch folder: after fine-tuning, more of the
     writer's test digits are read right, and MNIST accuracy falls by at most 0.3 points."""

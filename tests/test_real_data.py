@@ -3,18 +3,13 @@
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT
-
-from digitcli.cli import cli
+from conftest import ROOT, cli_run
 
 pytestmark = pytest.mark.slow
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result
+    return cli_run(*args)
 
 
 def test_real_files_load_with_the_documented_counts(real_data):
@@ -39,6 +34,7 @@ def test_one_epoch_of_dense_on_full_mnist_reaches_94_percent(real_data, tmp_path
 
 
 @pytest.mark.parametrize("name,target", [("dense", 0.98), ("cnn", 0.99)])
+@pytest.mark.real_model
 def test_shipped_models_score_what_their_metadata_says(real_data, name, target):
     model = ROOT / "models" / f"{name}.keras"
     result = json.loads(run("evaluate", model, "--data", real_data, "--format", "json").stdout)

@@ -20,6 +20,7 @@ def dataset(tmp_path_factory):
     return load_dataset(folder, validation_size=80)
 
 
+@pytest.mark.slow  # trains
 def test_onecycle_resumes_where_it_stopped(dataset, tmp_path):
     from digitcli.nets.schedules import OneCycle
 
@@ -48,6 +49,7 @@ def test_onecycle_resumes_where_it_stopped(dataset, tmp_path):
     assert [row["epoch"] for row in meta["history"]] == [1, 2, 3, 4]
 
 
+@pytest.mark.slow  # trains
 def test_affine_augmentation_distorts_each_epoch_afresh_and_only_while_training(dataset, tmp_path):
     from digitcli.nets.augment import training_data
 
@@ -99,6 +101,7 @@ def test_label_smoothing_needs_crossentropy(tmp_path):
     assert result.exit_code == 2 and "--label-smoothing goes with --loss crossentropy" in result.stderr
 
 
+@pytest.mark.slow  # trains
 def test_tensorboard_logs_hold_the_history(dataset, tmp_path):
     import tensorflow as tf
 

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from digitcli.cli import cli
 
 MODEL = ROOT / "models" / "robust.keras"
+pytestmark = pytest.mark.real_model
 PEN = 22
 
 

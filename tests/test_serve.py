@@ -168,6 +168,7 @@ def get(url):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.real_model
 def test_serve_answers_without_tensorflow_and_stops_cleanly(sig):
     server, url, lines = start("--model", str(SHIPPED_DENSE))
     try:
@@ -182,6 +183,7 @@ def test_serve_answers_without_tensorflow_and_stops_cleanly(sig):
     assert rest.strip().endswith("stopped")
 
 
+@pytest.mark.real_model
 def test_a_taken_port_is_one_line_and_elsewhere_than_loopback_is_noted():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -201,6 +203,7 @@ def test_a_taken_port_is_one_line_and_elsewhere_than_loopback_is_noted():
         server.wait(timeout=30)
 
 
+@pytest.mark.real_model
 def test_the_readmes_curl_examples_answer_as_shown():
     """Each `curl` line of the README's serve block, run against `digitcli serve` with the default
     model, prints what the comment under it shows (up to its "...", where it shortens)."""

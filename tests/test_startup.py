@@ -5,18 +5,12 @@ import sys
 
 import pytest
 
+from digitcli.cli import cli  # light: the first case below checks what it imports
+
 HEAVY = ("tensorflow", "keras", "matplotlib", "onnxruntime", "pandas", "PIL", "scipy")
-COMMANDS = [
-    [],
-    ["train"],
-    ["evaluate"],
-    ["predict-csv"],
-    ["plot"],
-    ["export"],
-    ["presets"],
-    ["prepare"],
-    ["predict-image"],
-]
+# Every command, read from the CLI itself so that a new one (serve was left out) is checked too.
+COMMANDS = [[]] + [[name] for name in sorted(cli.commands)]
+assert {"serve", "train", "predict-image"} <= set(cli.commands)
 
 PROBE = """
 import sys
@@ -103,6 +97,8 @@ def _run(*args, cwd=None):
     )
 
 
+@pytest.mark.slow  # trains, in subprocesses
+@pytest.mark.real_model
 def test_loading_tensorflow_prints_nothing_but_what_digitcli_says(tmp_path):
     pytest.importorskip("tensorflow")
     from conftest import ROOT, SAMPLES, write_idx_folder
@@ -136,6 +132,8 @@ def test_loading_tensorflow_prints_nothing_but_what_digitcli_says(tmp_path):
     ]
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
+@pytest.mark.real_model
 def test_the_keras_download_talks_on_stderr_only(tmp_path):
     pytest.importorskip("tensorflow")
     from conftest import ROOT

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, cli_run
 
 from digitcli.cli import cli
 
@@ -15,9 +15,7 @@ pytest.importorskip("tensorflow")
 
 
 def run(*args, code=0):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert result.exit_code == code, (result.output, result.stderr, result.exception)
-    return result
+    return cli_run(*args, code=code)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +44,7 @@ def trained(tmp_path_factory):
     return data, out, result
 
 
+@pytest.mark.slow  # trains
 def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     data, out, result = trained
     meta = json.loads(out.with_suffix(".json").read_text())
@@ -84,6 +83,7 @@ def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
     assert "Epoch 1/3" in result.stderr and "Epoch" not in result.stdout
 
 
+@pytest.mark.slow  # trains
 def test_evaluate_matches_the_test_score_saved_at_training(trained):
     data, out, _ = trained
     meta = json.loads(out.with_suffix(".json").read_text())
@@ -99,17 +99,7 @@ def test_evaluate_matches_the_test_score_saved_at_training(trained):
         np.testing.assert_allclose(result["per_class_accuracy"], np.diag(matrix) / rows)
 
 
-def test_evaluate_text_and_csv(trained):
-    data, out, _ = trained
-    text = run("evaluate", out, "--data", data).stdout
-    js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
-    assert f"accuracy    {100 * js['accuracy']:.2f}% ({js['correct']} of 100)" in text
-    assert "confusion matrix (rows: true digit, columns: predicted digit)" in text
-    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))[1:]
-    assert [int(r["digit"]) for r in rows] == list(range(10))
-    assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows] == js["confusion_matrix"]
-
-
+@pytest.mark.slow  # trains
 def test_model_from_environment_variable(trained, monkeypatch):
     data, out, _ = trained
     monkeypatch.setenv("DIGITCLI_MODEL", str(out))
@@ -118,6 +108,7 @@ def test_model_from_environment_variable(trained, monkeypatch):
     assert result["model"] == str(out) and result["images"] == 100
 
 
+@pytest.mark.slow  # trains
 def test_onnx_and_keras_agree_to_1e_5(trained):
     from conftest import synthetic_digits
 
@@ -131,6 +122,7 @@ def test_onnx_and_keras_agree_to_1e_5(trained):
     np.testing.assert_allclose(onnx.probabilities(images), keras.probabilities(images), atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow  # trains
 def test_stale_onnx_is_not_used(trained, tmp_path):
     import shutil
 
@@ -148,6 +140,7 @@ def test_stale_onnx_is_not_used(trained, tmp_path):
     assert "made from another version of the checkpoint" in notes[0]
 
 
+@pytest.mark.slow  # trains
 def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, tmp_path):
     import shutil
 
@@ -184,6 +177,7 @@ def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, t
     assert (tmp_path / "m.keras").read_bytes() != latest
 
 
+@pytest.mark.slow  # trains
 def test_same_seed_same_history(tmp_path):
     from conftest import write_idx_folder
 
@@ -229,6 +223,7 @@ def test_same_seed_same_history(tmp_path):
     assert json.loads((tmp_path / "c.json").read_text())["history"] != histories[0]
 
 
+@pytest.mark.slow  # trains
 def test_cnn_trains_and_sgd_mse_options_are_recorded(tmp_path):
     from conftest import write_idx_folder
 
@@ -265,6 +260,7 @@ def test_cnn_trains_and_sgd_mse_options_are_recorded(tmp_path):
     assert result["accuracy"] == pytest.approx(meta["test"]["accuracy"])
 
 
+@pytest.mark.slow  # trains
 def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
     from conftest import write_idx_folder
 
@@ -289,16 +285,22 @@ def test_validation_size_zero_selects_by_training_accuracy(tmp_path):
     assert "val_accuracy" not in meta["history"][0]
 
 
+@pytest.mark.real_model
 def test_default_model_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
     """With no --model, predict-csv reads models/robust.keras here, else the copy installed with the
-    package; with neither, the error names what it looked for."""
+    package (test_install: each kind of install); with neither, the error names what it looked for."""
     import shutil
+    import site
     import sys
+
+    from digitcli.inference import modelfile
 
     work, prefix = tmp_path / "work", tmp_path / "prefix"
     work.mkdir()
     monkeypatch.chdir(work)
+    monkeypatch.setattr(modelfile, "REPOSITORY", tmp_path)  # installed, not run from a checkout
     monkeypatch.setattr(sys, "prefix", str(prefix))
+    monkeypatch.setattr(site, "USER_BASE", str(tmp_path / "user"))
     digit = str(ROOT / "sample_digits" / "digit3_1.csv")
     nothing = run("predict-csv", digit, "--format", "json", code=1)
     assert "models/robust.keras: no such model file" in nothing.stderr
@@ -355,6 +357,7 @@ def test_learning_rate_schedule(schedule, end_rate):
     assert [round(at(step), 6) for step in (0, 100, 200)] == [0.002, 0.001 if schedule == "cosine" else 0.002, end_rate]
 
 
+@pytest.mark.slow  # trains
 def test_defaults_and_presets_schedules_are_recorded(tmp_path):
     from conftest import write_idx_folder
 
@@ -385,18 +388,19 @@ def test_defaults_and_presets_schedules_are_recorded(tmp_path):
         assert (settings["schedule"], settings["batch_size"], settings["lr"]) == expected
 
 
-def test_evaluate_csv_starts_with_the_overall_scores_and_text_is_table(trained):
-    import csv
-    import io
-
+@pytest.mark.slow  # trains
+def test_evaluate_table_csv_and_the_old_text_name(trained):
     data, out, _ = trained
-    as_json = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
-    rows = list(csv.DictReader(io.StringIO(run("evaluate", out, "--data", data, "--format", "csv").stdout)))
-    assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == as_json["images"]
-    assert float(rows[0]["accuracy"]) == pytest.approx(as_json["accuracy"], abs=1e-4)
-    assert float(rows[0]["loss"]) == pytest.approx(as_json["loss"], abs=1e-4)
-    assert [r["digit"] for r in rows[1:]] == [str(d) for d in range(10)]
-    table = run("evaluate", out, "--data", data)
+    js = json.loads(run("evaluate", out, "--data", data, "--format", "json").stdout)
+    table = run("evaluate", out, "--data", data).stdout
+    assert f"accuracy    {100 * js['accuracy']:.2f}% ({js['correct']} of 100)" in table
+    assert "confusion matrix (rows: true digit, columns: predicted digit)" in table
+    rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))
+    assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == js["images"] == 100
+    assert float(rows[0]["accuracy"]) == pytest.approx(js["accuracy"], abs=1e-4)
+    assert float(rows[0]["loss"]) == pytest.approx(js["loss"], abs=1e-4)
+    assert [int(r["digit"]) for r in rows[1:]] == list(range(10))
+    assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows[1:]] == js["confusion_matrix"]
     old = run("evaluate", out, "--data", data, "--format", "text")
-    assert old.stdout == table.stdout
+    assert old.stdout == table
     assert "--format text is now table" in old.stderr

@@ -11,20 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLES, write_idx_folder
+from conftest import ROOT, SAMPLES, invoke, write_idx_folder
 from PIL import Image
 
-from digitcli.cli import cli
-
 SHIPPED = ROOT / "models" / "dense.keras"
-
-
-def invoke(*args, cwd=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 def tree(folder):
@@ -46,6 +36,7 @@ def keras_model(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["parent", "existing folder", "dot", "existing file"])
+@pytest.mark.real_model
 def test_saved_model_export_never_replaces_what_it_did_not_make(tmp_path, keras_model, monkeypatch, where):
     work = tmp_path / "work" / "sub"
     work.mkdir(parents=True)
@@ -65,6 +56,8 @@ def test_saved_model_export_never_replaces_what_it_did_not_make(tmp_path, keras_
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow  # exports with TensorFlow
+@pytest.mark.real_model
 def test_saved_model_export_replaces_a_saved_model_only_when_told(tmp_path, keras_model):
     target = tmp_path / "m_saved_model"
     assert invoke("export", keras_model, "--format", "saved_model", "--out", target).exit_code == 0
@@ -78,6 +71,7 @@ def test_saved_model_export_replaces_a_saved_model_only_when_told(tmp_path, kera
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.keras", "m_saved_model"]  # no temporary left
 
 
+@pytest.mark.real_model
 def test_saved_model_export_to_a_read_only_folder_is_one_line(tmp_path, keras_model, monkeypatch):
     import errno
 
@@ -99,6 +93,7 @@ def test_saved_model_export_to_a_read_only_folder_is_one_line(tmp_path, keras_mo
     assert result.exit_code == 1 and "cannot write here" in result.stderr
 
 
+@pytest.mark.real_model
 def test_onnx_export_refuses_an_existing_file_but_refreshes_the_twin(tmp_path, keras_model):
     mine = tmp_path / "mine.onnx"
     mine.write_text("my own file")
@@ -186,6 +181,7 @@ def test_impossible_training_values_are_refused_before_anything_is_written(tmp_p
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow  # trains
 def test_a_run_that_fails_before_its_first_epoch_does_not_trap_the_next(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow")
     from digitcli.training.callbacks import HistoryLog
@@ -207,6 +203,7 @@ def test_a_run_that_fails_before_its_first_epoch_does_not_trap_the_next(tmp_path
     assert (tmp_path / "m.1.keras").read_bytes() == model
 
 
+@pytest.mark.slow  # trains
 def test_overwrite_of_interrupted_progress_still_keeps_the_model(tmp_path):
     pytest.importorskip("tensorflow")
     args = _train_args(tmp_path)
@@ -236,6 +233,7 @@ def test_resume_refuses_other_data(tmp_path):
     assert "the interrupted run trained on other data (/elsewhere/mnist)" in result.stderr
 
 
+@pytest.mark.slow  # trains
 def test_a_stale_lock_whose_pid_is_alive_does_not_block(tmp_path):
     pytest.importorskip("tensorflow")
     args = _train_args(tmp_path)
@@ -256,6 +254,7 @@ def records(result):
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+@pytest.mark.real_model
 def test_a_huge_integer_is_one_error_and_good_files_are_still_read(tmp_path):
     bad = tmp_path / "big.csv"
     bad.write_text(",".join(["0"] * 783 + [str(2**64)]))
@@ -266,6 +265,7 @@ def test_a_huge_integer_is_one_error_and_good_files_are_still_read(tmp_path):
     assert got[1]["prediction"] == 3
 
 
+@pytest.mark.real_model
 def test_quoted_numbers_are_numbers(tmp_path):
     digit = np.loadtxt(SAMPLES / "digit3_1.csv", delimiter=",").astype(int)
     quoted = tmp_path / "q.csv"
@@ -273,6 +273,7 @@ def test_quoted_numbers_are_numbers(tmp_path):
     assert records(predict(quoted))[0]["prediction"] == 3
 
 
+@pytest.mark.real_model
 def test_a_blank_digit_is_rejected_not_read_as_a_five(tmp_path):
     blank = tmp_path / "blank.csv"
     blank.write_text("\n".join(",".join(["0"] * 28) for _ in range(28)))
@@ -304,6 +305,7 @@ def test_floats_are_read_without_pandas(tmp_path):
         ("digit3_1.csv,3\n", "needs a header line with columns file,label"),
     ],
 )
+@pytest.mark.real_model
 def test_labels_files_are_checked(tmp_path, labels_text, says):
     path = tmp_path / "labels.csv"
     path.write_text(labels_text)
@@ -311,6 +313,7 @@ def test_labels_files_are_checked(tmp_path, labels_text, says):
     assert result.exit_code == 2 and says in result.stderr
 
 
+@pytest.mark.real_model
 def test_a_labels_file_with_a_bom_reads_the_same(tmp_path):
     path = tmp_path / "labels.csv"
     path.write_bytes("\ufefffile,label\ndigit3_1.csv,3\nphoto_7.png,7\n".encode("utf-8"))
@@ -319,6 +322,7 @@ def test_a_labels_file_with_a_bom_reads_the_same(tmp_path):
     assert json.loads(photo.stdout)["label"] == "7"  # the BOM once hid the file column from predict-image
 
 
+@pytest.mark.real_model
 def test_a_labels_file_that_is_not_utf8_is_one_line(tmp_path):
     path = tmp_path / "labels.csv"
     path.write_bytes(b"file,label\n\xff\xfe\xfa,7\n")
@@ -326,6 +330,7 @@ def test_a_labels_file_that_is_not_utf8_is_one_line(tmp_path):
     assert result.exit_code == 2 and "not UTF-8 text" in result.stderr
 
 
+@pytest.mark.real_model
 def test_one_rejected_input_does_not_break_positional_labels(tmp_path):
     missing = tmp_path / "gone.csv"
     result = predict(SAMPLES / "digit3_1.csv", missing, SAMPLES / "digit8_1.csv", "--labels", "3,0,8")
@@ -345,11 +350,13 @@ def test_one_rejected_input_does_not_break_positional_labels(tmp_path):
     assert [json.loads(line).get("label") for line in photos.stdout.splitlines()] == ["7", None]
 
 
+@pytest.mark.real_model
 def test_nan_min_confidence_is_refused():
     result = predict(SAMPLES / "digit3_1.csv", "--min-confidence", "nan")
     assert result.exit_code == 2 and "'nan' is not a finite number" in result.stderr
 
 
+@pytest.mark.real_model
 def test_a_symlink_loop_is_named_as_one(tmp_path):
     loop = tmp_path / "loop.csv"
     os.symlink(loop, loop)
@@ -357,6 +364,7 @@ def test_a_symlink_loop_is_named_as_one(tmp_path):
     assert "symbolic link loop" in records(result)[0]["error"]
 
 
+@pytest.mark.real_model
 def test_a_16_bit_scan_is_read(tmp_path):
     page = np.full((120, 100), 60000, np.uint16)
     page[25:95, 45:57] = 3000  # a dark vertical stroke: a 1
@@ -395,6 +403,7 @@ def test_an_oversized_metadata_entry_is_refused_unread(tmp_path):
     assert result.exit_code == 1 and "larger than 16 MiB" in result.stderr
 
 
+@pytest.mark.real_model
 def test_an_onnx_twin_with_the_wrong_outputs_is_not_used(tmp_path):
     pytest.importorskip("tensorflow")
     import shutil
@@ -441,6 +450,7 @@ def test_broken_histories_are_one_line(tmp_path, name, content, says):
     assert not (tmp_path / "plots").exists()
 
 
+@pytest.mark.real_model
 def test_plot_digits_draws_at_most_the_cap(tmp_path, monkeypatch):
     from digitcli import settings as defaults
     from digitcli.report import plots

@@ -3,19 +3,12 @@
 
 import json
 
-from click.testing import CliRunner
-from conftest import ROOT, SAMPLES
-
-from digitcli.cli import cli
+import pytest
+from conftest import ROOT, SAMPLES, invoke
 
 DENSE = ROOT / "models" / "dense.keras"
+pytestmark = pytest.mark.real_model
 GLOB = sorted(str(p) for p in SAMPLES.glob("*.csv"))  # what the shell makes of sample_digits/*.csv
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
 
 
 def test_a_glob_that_takes_in_the_labels_file_reads_the_digits_only():

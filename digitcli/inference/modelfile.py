@@ -22,6 +22,8 @@ CHECKPOINT_HASH_KEY = "digitcli.keras_sha256"
 # digitcli.json holds settings and a per-epoch history: kilobytes. A larger one is not digitcli's, and
 # reading it whole first (a 1 GiB entry took 2.1 GB and 20 s) is what a hostile file would want.
 MAX_META_BYTES = 16 << 20
+# The folder above the package: the repository in a source checkout or an editable install.
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def sidecar(path, suffix):
@@ -114,10 +116,26 @@ def as_model_file(model):
 
 
 def locate(value=None):
-    """--model / MODEL / $DIGITCLI_MODEL if given; else models/robust.keras here; else the copy installed
-    with the package (share/digitcli/models), so a fresh install predicts without training."""
+    """--model / MODEL / $DIGITCLI_MODEL if given; else models/robust.keras here; else the shipped copy
+    (shipped_models()), so that any install predicts from any folder without training."""
     if value:
         return Path(value)
     local = Path(settings.DEFAULT_MODEL_FILE)
-    installed = Path(sys.prefix) / "share" / "digitcli" / local
-    return installed if not local.exists() and installed.exists() else local
+    if local.exists():
+        return local
+    shipped = (folder / local.name for folder in shipped_models())
+    return next((path for path in shipped if path.exists()), local)
+
+
+def shipped_models():
+    """The folders that may hold the models shipped with digitcli, most specific first.
+
+    A source checkout or an editable install (`pip install -e .`) imports the package from the
+    repository, whose models/ sits beside it. A normal or wheel install gets models/ as data files,
+    under the prefix it was installed into (a venv, the system, or the user base for --user).
+    models/ stays a top-level folder of the repository, not a package, so no one lookup serves all."""
+    import site
+
+    found = [REPOSITORY / "models"] if (REPOSITORY / "setup.cfg").is_file() else []  # not site-packages
+    prefixes = [sys.prefix, getattr(site, "USER_BASE", None) or ""]
+    return found + [Path(prefix) / "share" / "digitcli" / "models" for prefix in prefixes if prefix]

@@ -42,7 +42,8 @@ def _read_one(batch, name, problem, read, strict):
             raise InputFileError(problem)
         batch.files.append(read(name))
         batch.order.append(("ok", len(batch.files) - 1))
-    except Exception as exc:  # noqa: BLE001 - see unreadable()
+    # Only what readers are meant to raise: anything else is a bug, which must not pass for a bad file.
+    except (InputFileError, OSError) as exc:
         if not isinstance(exc, InputFileError):
             exc = unreadable(name, exc)
         if strict:
@@ -107,6 +108,6 @@ def _broken_link(path):
 
 
 def unreadable(name, exc):
-    """An InputFileError for an input that failed in a way no reader foresaw, so that one strange file
-    is reported on its own line and the good inputs beside it are still read."""
+    """An InputFileError for an OSError no reader put in words (a device error, a file that went away),
+    so that it is reported on its own line and the good inputs beside it are still read."""
     return InputFileError(f"{name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
