@@ -5,6 +5,7 @@ kept, anti-aliased), and placed in a 28 x 28 field with its centre of mass at th
 Pillow reads the files, SciPy does the image work (the paper's light, labelling, centre of mass)."""
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,11 @@ def read_gray(path, data=None):
     before anything is decoded."""
     path = Path(path)
     try:
-        with Image.open(path if data is None else io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            # Pillow warns of images over 89 megapixels on stderr; _check_size refuses them in words.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path if data is None else io.BytesIO(data))
+        with img:
             _check_size(img, path)
             img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decoded at 1/2 to 1/8 scale by the DCT, when large
             img.load()
@@ -75,6 +80,11 @@ def _shrunk_gray(img):
         img = img.getchannel("L")  # its lightness is the grey; Pillow cannot convert LAB to L
     elif img.mode == "F":
         img = _finite(img)
+    factor = max(img.size) // (2 * MAX_SIDE)
+    if img.mode == "RGBA" and factor > 1:
+        # Pillow premultiplies alpha on a whole copy before it resizes RGBA; band by band, the only
+        # copy is one band's, a quarter the size.
+        img = Image.merge("RGBA", [img.getchannel(band).reduce(factor) for band in "RGBA"])
     if max(img.size) > MAX_SIDE:
         img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
     img = ImageOps.exif_transpose(img)
