@@ -243,7 +243,7 @@ def test_binary_missing_and_csv_less_folder(tmp_path):
     err = result.stderr
     assert f"error: {tmp_path / 'img.csv'}: a binary file, not a CSV of pixel values" in err
     assert f"error: {tmp_path / 'nope.csv'}: file not found" in err
-    assert f"error: {tmp_path / 'empty_dir'}: folder has no .csv files" in err
+    assert f"error: {tmp_path / 'empty_dir'}: folder has no .csv or .npy files" in err
     assert "3 input(s) rejected" in err
 
 

@@ -234,7 +234,11 @@ def load_raw(source=None, hold_out=True):
         return load_keras_download()
     path = Path(source)
     if path.is_dir():
-        if not any(path.glob("*idx*")) and any(path.glob("*.csv")):
+        # MNIST's own file names decide, not "idx" anywhere in a name (a digit CSV may be called idx_3.csv).
+        has_idx = any(
+            (path / (stem + gz)).is_file() for stems in IDX_NAMES.values() for stem in stems for gz in ("", ".gz")
+        )
+        if not has_idx and any(path.glob("*.csv")):
             return load_digit_folder(path, hold_out)
         return load_idx_folder(path)
     if not path.exists():

@@ -60,9 +60,12 @@ def _stroke_width(mask):
 
 def _cut_path(mask, start, band):
     """Columns, one per row, of the path from top to bottom through the least ink that starts within
-    `band` of column `start` and moves at most one column a row."""
+    `band` of column `start` and moves at most one column a row; None when the mark is too narrow to
+    cut (a mark of 1-2 pixels in a tiny image leaves no column strictly inside it)."""
     h, w = mask.shape
     lo, hi = max(1, start - band), min(w - 1, start + band + 1)
+    if hi <= lo:
+        return None
     cost = mask[:, lo:hi].astype(np.float64) + 0.02
     total = cost[0].copy()
     step = np.zeros((h, hi - lo), dtype=np.int8)
@@ -92,14 +95,17 @@ def _cuts(mask, parts, stroke):
         remaining, pieces, crossed = piece.copy(), [], 0.0
         for k in range(1, parts):
             start = int(round((fraction if k == 1 else k / parts) * width))
-            path, ink = _cut_path(piece, start, max(2, width // 8))
+            cut = _cut_path(piece, start, max(2, width // 8))
+            if cut is None:
+                break
+            path, ink = cut
             left_of = np.arange(width)[None, :] < path[:, None]
             part = remaining & left_of
             remaining = remaining & ~left_of
             pieces.append(part)
             crossed += ink / stroke
         pieces.append(remaining)
-        if all(p.any() for p in pieces):
+        if len(pieces) == parts and all(p.any() for p in pieces):
             full = []
             for p in pieces:
                 canvas = np.zeros_like(mask)

@@ -5,6 +5,7 @@ kept, anti-aliased), and placed in a 28 x 28 field with its centre of mass at th
 Pillow reads the files, SciPy does the image work (the paper's light, labelling, centre of mass)."""
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,10 @@ from digitcli.errors import InputFileError
 from digitcli.settings import IMAGE_SUFFIXES  # noqa: F401 - where the photo readers look for them
 
 MAX_SIDE = 1600  # larger photos are scaled down first: digits need far fewer pixels than phones take
+# A 50-megapixel phone photo is the largest a digit is photographed with; the header's size is checked
+# before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen (1.8 GB once decoded).
+MAX_PIXELS = 50_000_000
+DECODER_ERRORS = (OSError, ValueError, SyntaxError, KeyError, IndexError, EOFError, NotImplementedError, RuntimeError)
 MIN_CONTRAST = 0.12  # ink must differ from the paper by at least this much of the full grey range
 # Where MNIST's digits have their centre of mass, in pixel indices: 14.0 on the test set (measured),
 # half a pixel from the geometric centre 13.5. Models learned the data, so match the data.
@@ -23,19 +28,19 @@ CENTRE = 14.0
 
 def read_gray(path, data=None):
     """A greyscale uint8 array of the image at `path`, or of the bytes `data` named `path`
-    (transparent parts read as white paper)."""
+    (transparent parts read as white paper). Images over MAX_PIXELS are refused from their header,
+    before anything is decoded."""
     path = Path(path)
     try:
-        with Image.open(path if data is None else io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("RGBA", "LA", "P"):
-                img = img.convert("RGBA")
-                paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(paper, img)
-            gray = _eight_bit(img) if img.mode.startswith(("I", "F")) else img.convert("L")
-            if max(gray.size) > MAX_SIDE:
-                gray.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-            return np.asarray(gray, dtype=np.uint8)
+        with warnings.catch_warnings():
+            # Pillow warns of images over 89 megapixels on stderr; _check_size refuses them in words.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path if data is None else io.BytesIO(data))
+        with img:
+            _check_size(img, path)
+            img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decoded at 1/2 to 1/8 scale by the DCT, when large
+            img.load()
+            gray = _shrunk_gray(img)
     except FileNotFoundError:
         raise InputFileError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -44,8 +49,64 @@ def read_gray(path, data=None):
         raise InputFileError(f"{path}: not an image Pillow can read (PNG, JPEG, BMP, TIFF...)") from None
     except Image.DecompressionBombError:
         raise InputFileError(f"{path}: image too large to open safely (a decompression bomb?)") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: damaged or truncated image ({exc})") from None
+    except DECODER_ERRORS as exc:
+        # Pillow's decoders signal damaged files with any of these, not OSError alone.
+        detail = str(exc).strip() if isinstance(exc, (OSError, ValueError, SyntaxError)) else ""
+        why = f" ({detail[:120]})" if detail else ""
+        raise InputFileError(
+            f"{path}: damaged, truncated or unsupported image{why}; save it again as PNG or JPEG"
+        ) from None
+    return _eight_bit(gray) if gray.mode.startswith(("I", "F")) else np.asarray(gray, dtype=np.uint8)
+
+
+def _check_size(img, path):
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise InputFileError(
+            f"{path}: {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels, far more than a digit needs: scale the image down"
+        )
+
+
+def _shrunk_gray(img):
+    """The decoded image scaled to MAX_SIDE and made grey ("L"), or "I"/"F" for 16-bit and float
+    images. Scaled before the full-size copies (rotation, compositing) so that memory stays near
+    the decoded image's own."""
+    if img.mode == "1":
+        img = img.convert("L")  # Pillow resizes bilevel images by nearest neighbour only
+    elif img.mode in ("P", "PA", "LA"):
+        img = img.convert("RGBA")
+    elif img.mode == "LAB":
+        img = img.getchannel("L")  # its lightness is the grey; Pillow cannot convert LAB to L
+    elif img.mode == "F":
+        img = _finite(img)
+    factor = max(img.size) // (2 * MAX_SIDE)
+    if img.mode == "RGBA" and factor > 1:
+        # Pillow premultiplies alpha on a whole copy before it resizes RGBA; band by band, the only
+        # copy is one band's, a quarter the size.
+        img = Image.merge("RGBA", [img.getchannel(band).reduce(factor) for band in "RGBA"])
+    if max(img.size) > MAX_SIDE:
+        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+    img = ImageOps.exif_transpose(img)
+    if img.mode == "RGBA":
+        paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(paper, img)
+    return img if img.mode.startswith(("I", "F")) else img.convert("L")
+
+
+def _finite(img):
+    """A float image without inf or NaN pixels (+inf as the brightest finite value, -inf and NaN as
+    the darkest), shrunk by box averaging first when large so the copy stays small: resampling
+    would smear one inf over its neighbours, and scaling by an inf made every pixel 0."""
+    factor = -(-max(img.size) // (2 * MAX_SIDE))
+    if factor > 1:
+        img = img.reduce(factor)
+    values = np.asarray(img, dtype=np.float32)
+    finite = np.isfinite(values)
+    if finite.all():
+        return img
+    hi, lo = (values[finite].max(), values[finite].min()) if finite.any() else (0.0, 0.0)
+    return Image.fromarray(np.nan_to_num(values, nan=lo, posinf=hi, neginf=lo))
 
 
 def _eight_bit(img):
@@ -56,7 +117,7 @@ def _eight_bit(img):
         top = 1.0 if values.max(initial=0) <= 1.0 else 255.0
     else:  # I;16 and friends, or I holding 16-bit data (how Pillow opens 16-bit PNGs)
         top = 65535.0 if values.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0
-    return Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8))
+    return np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8)
 
 
 def ink_map(gray):

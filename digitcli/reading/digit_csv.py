@@ -14,6 +14,7 @@ import numpy as np
 
 from digitcli.errors import InputFileError
 from digitcli.pixels import looks_inverted
+from digitcli.reading import csv_shape
 from digitcli.reading.formats import Input
 from digitcli.settings import MAX_CSV_BYTES
 
@@ -82,15 +83,13 @@ def _first_line(data, name):
 
 
 def _layout(first):
-    """From the first line: (separator or None for whitespace, has a header row, header names a
-    label column)."""
+    """From the first line: (separator or None for whitespace, has a header row, the header's names)."""
     sep = _separator(first)
     # Spreadsheets quote every cell: "0","12",... are numbers, not a header of names.
     head = [t.strip("\"'") for t in _tokens(first, sep) if t != ""]
     # A header is mostly names (label,pixel0,...); a data row with one bad cell is not a header.
     header = sum(not _NUMBER.match(t) for t in head) > len(head) / 2
-    labelled = header and head[0].strip().strip('"').lower() in ("label", "labels", "digit", "class", "y")
-    return sep, header, labelled
+    return sep, header, (_tokens(first, sep) if header else None)
 
 
 def _numbers(data, sep, header):
@@ -170,7 +169,10 @@ def _table(text, name, sep, header):
     return values
 
 
-def _split_labels(values, labelled, name):
+def _split_labels(values, names, name):
+    labelled = False
+    if names is not None:
+        values, labelled = csv_shape.by_header(values, names, name)
     rows, cols = values.shape
     if labelled or cols == 785:
         if cols != 785:
@@ -211,11 +213,12 @@ def blank(images):
 def parse(data, name, invert=True):
     """Digit images in `data` (the bytes of one CSV). Raises InputFileError with the reason."""
     _check_bytes(data, name)
-    sep, header, labelled = _layout(_first_line(data, name))
+    csv_shape.check_lines(data, name)
+    sep, header, names = _layout(_first_line(data, name))
     values = _numbers(data, sep, header)
     if values is None:
         values = _table(_text(data, name), name, sep, header)
-    pixels, labels = _split_labels(values, labelled, name)
+    pixels, labels = _split_labels(values, names, name)
     images = _to_uint8(pixels, name)
     inverted = looks_inverted(images) if invert else np.zeros(len(images), dtype=bool)
     if inverted.any():

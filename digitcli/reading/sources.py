@@ -56,7 +56,9 @@ def is_labels_file(path):
     """A `file,label` CSV kept beside the digits it labels."""
     try:
         with open(path, "rb") as fh:
-            return fh.readline(256).strip().lower().replace(b" ", b"").startswith(b"file,label")
+            # Excel's "CSV UTF-8" starts the file with a byte-order mark.
+            line = fh.readline(256).removeprefix(b"\xef\xbb\xbf")
+            return line.strip().lower().replace(b" ", b"").startswith(b"file,label")
     except OSError:
         return False
 

@@ -12,10 +12,12 @@ predict-image do.
 A body that cannot be read gets a 4xx and {"error": "..."} naming the problem, never a traceback.
 """
 
+import threading
 from importlib import resources
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -23,6 +25,9 @@ from digitcli.errors import DigitcliError
 from digitcli.reading import pipeline
 
 MAX_BODY_BYTES = 8 << 20  # a phone photo is a few MB; a digit CSV a few kB
+# A photo may take 200-300 MB while it is decoded (50 megapixels, the most read): one at a time keeps
+# the server's memory bounded whatever the clients send. Digit CSVs are small and not held back.
+PHOTOS_AT_ONCE = 1
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
@@ -69,8 +74,22 @@ def _number(request, name, kind, low, high, default):
     return value
 
 
+def _reader(predictor):
+    """pipeline.answer_body, with photos read one at a time (it runs in worker threads)."""
+    photos = threading.BoundedSemaphore(PHOTOS_AT_ONCE)
+
+    def read(body, kind, top_k, min_confidence):
+        if pipeline.formats.for_content_type(kind).kind != "number":
+            return pipeline.answer_body(body, kind, predictor, top_k, min_confidence)
+        with photos:
+            return pipeline.answer_body(body, kind, predictor, top_k, min_confidence)
+
+    return read
+
+
 def create_app(model_file, predictor):
     """The Starlette application for an opened ModelFile and its predictor."""
+    read = _reader(predictor)
     pages = {
         path: (resources.files("digitcli.serve").joinpath("static", name).read_bytes(), kind)
         for path, (name, kind) in ASSETS.items()
@@ -100,7 +119,13 @@ def create_app(model_file, predictor):
             min_confidence = _number(request, "min_confidence", float, 0.0, 1.0, 0.0)
             kind = request.headers.get("content-type", "")
             body = await _body(request)
-            return JSONResponse(pipeline.answer_body(body, kind, predictor, top_k, min_confidence))
+            # Decoding a photo and running the model take up to a second of CPU: in a worker thread,
+            # the event loop goes on answering every other client meanwhile.
+            answer = await run_in_threadpool(read, body, kind, top_k, min_confidence)
+            return JSONResponse(answer)
+        except ClientDisconnect:
+            # The client left mid-upload: nobody reads an answer, and it is no fault of the server's.
+            return Response(status_code=400)
         except BodyProblem as exc:
             return _error(exc.status, str(exc))
         except pipeline.UnsupportedType as exc:
