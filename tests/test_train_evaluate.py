@@ -91,7 +91,8 @@ def test_evaluate_matches_the_test_score_saved_at_training(trained):
         result = json.loads(run("evaluate", out, "--data", data, "--format", "json", "--backend", backend).stdout)
         assert result["backend"] == backend
         assert result["accuracy"] == pytest.approx(meta["test"]["accuracy"], abs=1e-9)
-        assert result["loss"] == pytest.approx(meta["test"]["loss"], rel=1e-3)
+        assert result["nll"] == pytest.approx(meta["test"]["nll"], rel=1e-3)
+        assert result["ece"] == pytest.approx(meta["test"]["ece"], abs=1e-4)
         matrix = np.array(result["confusion_matrix"])
         assert matrix.shape == (10, 10) and matrix.sum() == 100
         assert np.trace(matrix) == result["correct"] == round(100 * result["accuracy"])
@@ -394,7 +395,7 @@ def test_evaluate_csv_starts_with_the_overall_scores_and_text_is_table(trained):
     rows = list(csv.DictReader(io.StringIO(run("evaluate", out, "--data", data, "--format", "csv").stdout)))
     assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == as_json["images"]
     assert float(rows[0]["accuracy"]) == pytest.approx(as_json["accuracy"], abs=1e-4)
-    assert float(rows[0]["loss"]) == pytest.approx(as_json["loss"], abs=1e-4)
+    assert float(rows[0]["nll"]) == pytest.approx(as_json["nll"], abs=1e-4)
     assert [r["digit"] for r in rows[1:]] == [str(d) for d in range(10)]
     table = run("evaluate", out, "--data", data)
     old = run("evaluate", out, "--data", data, "--format", "text")
