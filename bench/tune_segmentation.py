@@ -1,4 +1,4 @@
-"""Fit the weights of the segmentation priors (digitcli/photos/reading.py) on photos of MNIST
+"""Fit the weights of the segmentation priors (digitcli/photos/guided.py) on photos of MNIST
 *training* digits, so the test digits that bench/photo_digits.py reports on stay unseen.
 
     python bench/tune_segmentation.py --data ../shared/data/mnist [--singles 700] [--strips 350] [--seed 11]

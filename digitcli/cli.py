@@ -26,7 +26,7 @@ def _register():
 
     for module, names in (
         (train, ["train"]),
-        (models, ["evaluate", "export", "presets"]),
+        (models, ["evaluate", "calibrate", "export", "presets"]),
         (predict, ["predict_csv", "predict_image", "prepare"]),
         (plot, ["plot"]),
         (serve, ["serve"]),

@@ -114,7 +114,7 @@ def fake_predictor(monkeypatch):
 
 
 # What digitcli prints when it hides a bug from a user: the last-resort line of DigitcliGroup.invoke,
-# and the per-input line of data.inputs.unreadable for an error no reader foresaw.
+# and the per-input line of reading.sources.unreadable for an error no reader foresaw.
 BUG_SIGNS = ("Traceback", "(a bug in digitcli", ": cannot be read (")
 
 

@@ -91,7 +91,8 @@ def test_evaluate_matches_the_test_score_saved_at_training(trained):
         result = json.loads(run("evaluate", out, "--data", data, "--format", "json", "--backend", backend).stdout)
         assert result["backend"] == backend
         assert result["accuracy"] == pytest.approx(meta["test"]["accuracy"], abs=1e-9)
-        assert result["loss"] == pytest.approx(meta["test"]["loss"], rel=1e-3)
+        assert result["nll"] == pytest.approx(meta["test"]["nll"], rel=1e-3)
+        assert result["ece"] == pytest.approx(meta["test"]["ece"], abs=1e-4)
         matrix = np.array(result["confusion_matrix"])
         assert matrix.shape == (10, 10) and matrix.sum() == 100
         assert np.trace(matrix) == result["correct"] == round(100 * result["accuracy"])
@@ -398,7 +399,7 @@ def test_evaluate_table_csv_and_the_old_text_name(trained):
     rows = list(csv.DictReader(run("evaluate", out, "--data", data, "--format", "csv").stdout.splitlines()))
     assert rows[0]["digit"] == "all" and int(rows[0]["images"]) == js["images"] == 100
     assert float(rows[0]["accuracy"]) == pytest.approx(js["accuracy"], abs=1e-4)
-    assert float(rows[0]["loss"]) == pytest.approx(js["loss"], abs=1e-4)
+    assert float(rows[0]["nll"]) == pytest.approx(js["nll"], abs=1e-4)
     assert [int(r["digit"]) for r in rows[1:]] == list(range(10))
     assert [[int(r[f"pred_{p}"]) for p in range(10)] for r in rows[1:]] == js["confusion_matrix"]
     old = run("evaluate", out, "--data", data, "--format", "text")

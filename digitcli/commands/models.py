@@ -1,4 +1,4 @@
-"""`digitcli evaluate`, `export` and `presets`: commands about a saved model or a recipe."""
+"""`digitcli evaluate`, `calibrate`, `export` and `presets`: commands about a saved model or a recipe."""
 
 import click
 
@@ -70,6 +70,33 @@ def export(model, model_option, fmt, out, overwrite):
     from digitcli.inference.export import export as run_export
 
     click.echo(str(run_export(one_model(model, model_option), fmt, out, overwrite)))
+
+
+@click.command(context_settings=CONTEXT)
+@model_argument
+@data_option
+@backend_option
+@click.option(
+    "--validation-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fit on the last N training images of --data.  [default: the model's own validation set]",
+)
+def calibrate(model, model_option, data, backend, validation_size):
+    """Fit MODEL's temperature on its validation set and store it with the model.
+
+    The validation set is the last --validation-size training images (10,000 for MNIST), as `train`
+    held them out; `train` does this itself at the end. Only the metadata changes (in the .keras
+    file, NAME.json and the ONNX twin); predictions keep their digits, confidences become honest."""
+    from digitcli.inference.recalibrate import recalibrate
+
+    path = one_model(model, model_option)
+    meta = recalibrate(path, data, backend, validation_size, note=note)
+    cal, test = meta["calibration"], meta["test"]
+    click.echo(
+        f"{path}: temperature {cal['temperature']:.4f}; test accuracy {100 * test['accuracy']:.2f}%, "
+        f"NLL {test['nll']:.4f}, ECE {100 * test['ece']:.2f}%"
+    )
 
 
 @click.command(context_settings=CONTEXT)

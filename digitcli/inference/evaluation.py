@@ -19,7 +19,7 @@ def evaluate(models, raw, backend="auto", note=to_stderr):
     predictor = load_predictors(models, backend, note=note)
     probabilities = predictor.probabilities(raw.x_test)
     loss_kind = kinds.pop()
-    result = metrics.scores(probabilities, raw.y_test, loss_kind)
+    result = metrics.scores(probabilities, raw.y_test)
     architectures = [m.metadata.get("architecture") for m in models]
     result.update(
         {
@@ -30,6 +30,7 @@ def evaluate(models, raw, backend="auto", note=to_stderr):
             "backend": predictor.backend,
             "data": raw.source,
             "loss_kind": loss_kind,
+            "temperature": [m.temperature for m in models] if len(models) > 1 else models[0].temperature,
         }
     )
     return result, probabilities

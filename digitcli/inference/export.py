@@ -11,7 +11,7 @@ from pathlib import Path
 
 from digitcli import fileio
 from digitcli.errors import OutputError, UsageProblem
-from digitcli.inference import modelfile
+from digitcli.inference import modelfile, onnx_calibration
 from digitcli.inference.modelfile import CHECKPOINT_HASH_KEY
 from digitcli.inference.predictors import load_keras_model
 from digitcli.settings import EXPORT_SUFFIXES as FORMATS
@@ -38,8 +38,9 @@ def export_onnx(model, model_path, target=None):
         warnings.simplefilter("ignore")  # tf2onnx's FutureWarnings about NumPy say nothing to a user
         model.export(str(tmp), format="onnx", verbose=False)
         proto = onnx.load(str(tmp))
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = CHECKPOINT_HASH_KEY, modelfile.sha256(model_path)
+        # Programs other than digitcli read the export: give them the calibrated probabilities too.
+        onnx_calibration.bake(proto, modelfile.ModelFile.open(model_path).temperature)
+        onnx_calibration.restamp(proto, CHECKPOINT_HASH_KEY, modelfile.sha256(model_path))
         onnx.save(proto, str(tmp))
     return target
 

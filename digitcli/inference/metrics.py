@@ -28,7 +28,11 @@ def confusion_matrix(labels, predictions):
     return matrix
 
 
-def scores(probabilities, labels, loss_kind="crossentropy"):
+def scores(probabilities, labels):
+    """Accuracy, the plain cross-entropy (NLL) and the expected calibration error of `probabilities`:
+    the same three figures, under the same names, that `train` stores under the model's "test"."""
+    from digitcli.inference.calibration import expected_calibration_error, nll
+
     predictions = np.asarray(probabilities).argmax(axis=1)
     matrix = confusion_matrix(labels, predictions)
     per_class_total = matrix.sum(axis=1)
@@ -38,7 +42,8 @@ def scores(probabilities, labels, loss_kind="crossentropy"):
         "images": int(len(labels)),
         "correct": int(np.trace(matrix)),
         "accuracy": float(np.trace(matrix) / max(len(labels), 1)),
-        "loss": loss(probabilities, labels, loss_kind),
+        "nll": nll(probabilities, labels),
+        "ece": expected_calibration_error(probabilities, labels),
         "per_class_accuracy": [None if np.isnan(a) else float(a) for a in per_class],
         "confusion_matrix": matrix.tolist(),
     }

@@ -80,6 +80,16 @@ def add_metadata(path, metadata):
         zf.writestr(META_ENTRY, json.dumps(metadata, indent=2))
 
 
+def copy_with_metadata(source, target, metadata):
+    """Write `source`'s entries, byte for byte, to the new file `target` with `metadata` as its
+    digitcli.json: the weights and architecture stay exactly as they were."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            if info.filename != META_ENTRY:
+                new.writestr(info, old.read(info))
+        new.writestr(META_ENTRY, json.dumps(metadata, indent=2), compress_type=zipfile.ZIP_DEFLATED)
+
+
 @dataclass
 class ModelFile:
     """A model file opened once: its path, its metadata, and its ONNX twin with the check that the
@@ -105,6 +115,12 @@ class ModelFile:
     def made_this(self, stamped_hash):
         """Whether an export stamped with `stamped_hash` was made from this checkpoint."""
         return stamped_hash == self.sha256
+
+    @property
+    def temperature(self):
+        """The calibration temperature fitted for this model, or None (probabilities used as they come)."""
+        value = (self.metadata.get("calibration") or {}).get("temperature")
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
     @property
     def loss_kind(self):

@@ -3,13 +3,15 @@
 Two backends: onnxruntime on the model's ONNX twin (starts in a fraction of a second), and Keras
 (needs TensorFlow, about 5 s to import). `load_predictor` takes ONNX when the twin exists and its
 stamped hash matches the .keras file, and Keras otherwise. Both return identical probabilities
-to within 1e-5.
+to within 1e-5, calibrated with the temperature stored in the model (inference/calibration.py): Keras
+applies it here, an ONNX export has it baked in (onnx_calibration.py) or gets it applied here.
 """
 
 import numpy as np
 
 from digitcli.errors import ModelFileError, to_stderr
-from digitcli.inference import modelfile
+from digitcli.inference import modelfile, onnx_calibration
+from digitcli.inference.calibration import apply_temperature
 from digitcli.pixels import model_input
 
 
@@ -21,7 +23,7 @@ def _check_output(path, shape):
         )
 
 
-def _digits(out):
+def digits_from_outputs(out):
     """10 digit probabilities from a model's outputs: as they are, or decoded from 4 bits."""
     if out.shape[1] == 4:
         from digitcli.nets.encoding import digit_probabilities
@@ -43,23 +45,27 @@ CHUNK = 256
 class KerasPredictor:
     backend = "keras"
 
-    def __init__(self, model_file):
+    def __init__(self, model_file, calibrated=True):
+        model_file = modelfile.as_model_file(model_file)
         self.model = load_keras_model(model_file)
         self.input_shape = tuple(self.model.input_shape[1:])
+        self.temperature = model_file.temperature if calibrated else None
 
     def probabilities(self, images):
         if len(images) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         x = model_input(images, self.input_shape)
-        return _digits(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
+        out = digits_from_outputs(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
+        return apply_temperature(out, self.temperature)
 
 
 class OnnxPredictor:
     backend = "onnx"
 
-    def __init__(self, onnx_path, session):
+    def __init__(self, onnx_path, session, temperature=None):
         self.path = onnx_path
         self.session = session
+        self.temperature = temperature  # what is left to apply: None when the export has it baked in
         inp = session.get_inputs()[0]
         self.input_name = inp.name
         self.input_shape = tuple(inp.shape[1:])
@@ -75,7 +81,7 @@ class OnnxPredictor:
             [self.session.run(None, {self.input_name: x[i : i + CHUNK]})[0] for i in range(0, len(x), CHUNK)]
         ).astype(np.float32, copy=False)
         _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
-        return _digits(out)
+        return apply_temperature(digits_from_outputs(out), self.temperature)
 
 
 def load_keras_model(model):
@@ -105,39 +111,49 @@ def load_keras_model(model):
     return model
 
 
-def _onnx_session(model):
-    """An onnxruntime session for the model's ONNX twin, or None when it is missing, stale or unusable."""
+def _onnx_session(model, calibrated=True):
+    """An onnxruntime session for the model's ONNX twin, or None when it is missing, stale or unusable;
+    and the temperature still to apply to its output."""
     onnx_path = model.onnx_path
     if not onnx_path.exists():
-        return None, onnx_path, "no ONNX export"
+        return None, onnx_path, "no ONNX export", None
     try:
         import onnxruntime as ort
     except ImportError:
-        return None, onnx_path, "onnxruntime is not installed"
+        return None, onnx_path, "onnxruntime is not installed", None
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - a broken twin only costs speed
-        return None, onnx_path, f"cannot load it ({type(exc).__name__})"
-    stamped = session.get_modelmeta().custom_metadata_map.get(modelfile.CHECKPOINT_HASH_KEY)
-    if not model.made_this(stamped):
-        return None, onnx_path, "it was made from another version of the checkpoint"
+        return None, onnx_path, f"cannot load it ({type(exc).__name__})", None
+    meta = session.get_modelmeta().custom_metadata_map
+    if not model.made_this(meta.get(modelfile.CHECKPOINT_HASH_KEY)):
+        return None, onnx_path, "it was made from another version of the checkpoint", None
     last = session.get_outputs()[0].shape[-1] if session.get_outputs()[0].shape else None
     if isinstance(last, int) and last not in (10, 4):
-        return None, onnx_path, f"it outputs {last} values, not 10 digit probabilities"
-    return session, onnx_path, None
+        return None, onnx_path, f"it outputs {last} values, not 10 digit probabilities", None
+    baked = onnx_calibration.baked_temperature(meta)
+    if baked is None:
+        return session, onnx_path, None, model.temperature if calibrated else None
+    if not calibrated:  # what the network itself says, for fitting a new temperature
+        import onnx
+
+        raw = onnx_calibration.strip(onnx.load(str(onnx_path))).SerializeToString()
+        session = ort.InferenceSession(raw, options, providers=["CPUExecutionProvider"])
+    return session, onnx_path, None, None
 
 
-def load_predictor(model, backend="auto", note=to_stderr):
+def load_predictor(model, backend="auto", note=to_stderr, calibrated=True):
     """A predictor for `model` (a path or an opened ModelFile): backend 'auto' (ONNX if usable, else
-    Keras), 'onnx' or 'keras'."""
+    Keras), 'onnx' or 'keras'. `calibrated=False` gives the network's probabilities before the
+    stored temperature (to fit a new one)."""
     model = modelfile.as_model_file(model)  # a clear error for a missing, non-zip or non-Keras file
     path = model.path
     if backend in ("auto", "onnx"):
-        session, onnx_path, why = _onnx_session(model)
+        session, onnx_path, why, temperature = _onnx_session(model, calibrated)
         if session is not None:
-            return OnnxPredictor(onnx_path, session)
+            return OnnxPredictor(onnx_path, session, temperature)
         if backend == "onnx":
             raise ModelFileError(
                 f"{onnx_path}: cannot use the ONNX export ({why}); run `digitcli export {path} --format onnx`"
@@ -146,7 +162,7 @@ def load_predictor(model, backend="auto", note=to_stderr):
             f"note: not using {onnx_path} ({why}); predicting with Keras, which takes seconds to start. "
             f"`digitcli export {path}` makes a fresh one."
         )
-    return KerasPredictor(model)
+    return KerasPredictor(model, calibrated)
 
 
 class EnsemblePredictor:

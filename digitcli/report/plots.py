@@ -189,7 +189,7 @@ def draw_samples(images, labels, per_class=10):
 
 
 def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
-    """The confusion heatmap and the most confident mistakes, for `evaluate --plots`."""
+    """The confusion heatmap, the reliability diagram and the most confident mistakes, for `evaluate --plots`."""
     from digitcli.inference.evaluation import misclassified
 
     out_dir = Path(out_dir)
@@ -204,6 +204,10 @@ def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
             out_dir / f"{name}-confusion.{fmt}",
         )
     ]
+    from digitcli.report.reliability import draw_reliability
+
+    title = f"{name}: reliability on {result['images']:,} test images"
+    written.append(save(draw_reliability(probabilities, raw.y_test, title), out_dir / f"{name}-reliability.{fmt}"))
     wrong = misclassified(probabilities, raw.y_test)[:limit]
     predictions = probabilities.argmax(axis=1)
     titles, flags = prediction_titles(predictions[wrong], probabilities[wrong, predictions[wrong]], raw.y_test[wrong])

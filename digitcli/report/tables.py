@@ -66,8 +66,9 @@ def evaluation_text(result):
     lines = [
         f"model       {result['model']} ({result.get('architecture') or 'unknown'}, {result['backend']} backend)",
         f"data        {result['data']} ({result['images']:,} test images)",
-        f"loss        {result['loss']:.4f} ({result['loss_kind']})",
         f"accuracy    {percent(result['accuracy'])} ({result['correct']:,} of {result['images']:,})",
+        f"NLL         {result['nll']:.4f} (cross-entropy of the {_calibrated(result)} probabilities)",
+        f"ECE         {percent(result['ece'])} (expected calibration error, 15 confidence bins)",
         "",
         "per-class accuracy",
         "  " + "  ".join(f"{d}: {percent(a)}" for d, a in enumerate(result["per_class_accuracy"][:5])),
@@ -83,10 +84,25 @@ def evaluation_text(result):
     return "\n".join(lines)
 
 
+def _calibrated(result):
+    t = result.get("temperature")
+    if isinstance(t, list):
+        return "calibrated" if all(t) else "partly calibrated"
+    return f"calibrated (T = {t:.3f})" if t else "uncalibrated"
+
+
 def evaluation_rows(result):
-    """For --format csv: a first row `all` with the overall loss and accuracy, then one row per true
+    """For --format csv: a first row `all` with the overall accuracy, NLL and ECE, then one row per true
     digit with its accuracy and its row of the confusion matrix."""
-    rows = [{"digit": "all", "images": result["images"], "accuracy": result["accuracy"], "loss": result["loss"]}]
+    rows = [
+        {
+            "digit": "all",
+            "images": result["images"],
+            "accuracy": result["accuracy"],
+            "nll": result["nll"],
+            "ece": result["ece"],
+        }
+    ]
     for d, row in enumerate(result["confusion_matrix"]):
         rows.append(
             {
@@ -96,7 +112,7 @@ def evaluation_rows(result):
                 **{f"pred_{p}": v for p, v in enumerate(row)},
             }
         )
-    return rows, ["digit", "images", "accuracy", "loss"] + [f"pred_{p}" for p in range(10)]
+    return rows, ["digit", "images", "accuracy", "nll", "ece"] + [f"pred_{p}" for p in range(10)]
 
 
 def presets_text(rows):

@@ -228,14 +228,18 @@ class _Run:
         return kept["epoch"]
 
     def _metadata(self, model, history, best_epoch, seconds, strategy, n_trained):
-        from digitcli.nets.optimizers import targets
+        from digitcli.inference.predictors import digits_from_outputs
+        from digitcli.inference.recalibrate import measured
 
         shape = model.input_shape[1:]
         data = self.dataset
-        with contextlib.redirect_stdout(sys.stderr):
-            test_loss, test_acc = model.evaluate(
-                model_input(data.x_test, shape), targets(data.y_test, self.settings), batch_size=1024, verbose=0
-            )
+
+        def predict(images):
+            with contextlib.redirect_stdout(sys.stderr):
+                return digits_from_outputs(model.predict(model_input(images, shape), batch_size=1024, verbose=0))
+
+        # The test scores are those of the calibrated probabilities, as `evaluate` reports them.
+        scores = measured(predict, data)
         return {
             "format": "digitcli-model/1",
             "name": self.out.stem,
@@ -251,7 +255,7 @@ class _Run:
             "history": history,
             "best_epoch": best_epoch,
             "selected_by": self.monitor,
-            "test": {"loss": float(test_loss), "accuracy": float(test_acc)},
+            **scores,
             "train_seconds": round(seconds, 3),
             "resumed": self.resumed,
             "device": self.device,
