@@ -100,3 +100,22 @@ def test_a_photos_digits_are_read_once(monkeypatch):
     assert (rejected, records[0]["prediction"]) == (0, "2025")
     assert counting.seen, "the model chose the split"
     assert len(counting.seen) == len(set(counting.seen)), "a digit image was predicted twice"
+
+
+@pytest.mark.real_model
+def test_segmentation_scores_with_the_networks_own_probabilities_and_records_are_calibrated():
+    """The segmentation's weights were fitted on the network's probabilities, before any temperature;
+    the records carry the calibrated ones. Both come from one run of the model."""
+    from conftest import ROOT
+
+    from digitcli.inference.predictors import load_predictor
+
+    model = ROOT / "models" / "robust.keras"
+    digits = np.stack([np.loadtxt(SAMPLES / n, delimiter=",") for n in ("digit1_2.csv", "digit4_3.csv")])
+    digits = digits.astype(np.uint8)
+    remembered = pipeline.Remembered(load_predictor(model))
+    raw = load_predictor(model, calibrated=False).probabilities(digits)
+    calibrated = load_predictor(model).probabilities(digits)
+    assert not np.allclose(raw, calibrated, atol=1e-3)  # the shipped model has a temperature
+    np.testing.assert_allclose(remembered.network_probabilities(digits), raw, atol=1e-4)
+    np.testing.assert_allclose(remembered.probabilities(digits), calibrated, atol=1e-5)

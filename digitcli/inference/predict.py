@@ -57,7 +57,7 @@ def read_numbers(
     predictor = pipeline.Remembered(load_predictors(models, backend, note=note))
     batch = pipeline.read_files(
         arguments, "number", strict=strict, labels=labels_value, progress=progress, count=count,
-        read=predictor.probabilities,
+        read=predictor.network_probabilities,
     )  # fmt: skip
     for _, message in batch.errors:
         note(f"error: {message}")

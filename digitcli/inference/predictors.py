@@ -40,6 +40,7 @@ def _check_input(path, shape):
 
 
 CHUNK = 256
+_NONE = np.zeros((0, 10), dtype=np.float32)
 
 
 class KerasPredictor:
@@ -52,28 +53,37 @@ class KerasPredictor:
         self.temperature = model_file.temperature if calibrated else None
 
     def probabilities(self, images):
+        return self.readings(images)[1]
+
+    def readings(self, images):
+        """(the network's own probabilities, the calibrated ones) from one run of the model."""
         if len(images) == 0:
-            return np.zeros((0, 10), dtype=np.float32)
+            return _NONE, _NONE
         x = model_input(images, self.input_shape)
         out = digits_from_outputs(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
-        return apply_temperature(out, self.temperature)
+        return out, apply_temperature(out, self.temperature)
 
 
 class OnnxPredictor:
     backend = "onnx"
 
-    def __init__(self, onnx_path, session, temperature=None):
+    def __init__(self, onnx_path, session, temperature=None, baked=None):
         self.path = onnx_path
         self.session = session
         self.temperature = temperature  # what is left to apply: None when the export has it baked in
+        self.baked = baked  # the temperature the export applies itself, if any
         inp = session.get_inputs()[0]
         self.input_name = inp.name
         self.input_shape = tuple(inp.shape[1:])
         _check_input(onnx_path, self.input_shape)
 
     def probabilities(self, images):
+        return self.readings(images)[1]
+
+    def readings(self, images):
+        """(the network's own probabilities, the calibrated ones) from one run of the model."""
         if len(images) == 0:
-            return np.zeros((0, 10), dtype=np.float32)
+            return _NONE, _NONE
         x = model_input(images, self.input_shape)
         # Batches that fit in the CPU's caches: a convnet ran 4x faster in 256-image chunks than in
         # one 10,000-image call (bench/predict_speed.py).
@@ -81,7 +91,10 @@ class OnnxPredictor:
             [self.session.run(None, {self.input_name: x[i : i + CHUNK]})[0] for i in range(0, len(x), CHUNK)]
         ).astype(np.float32, copy=False)
         _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
-        return apply_temperature(digits_from_outputs(out), self.temperature)
+        out = digits_from_outputs(out)
+        if self.baked:  # softmax(log p / T) undone: softmax(T log p') is the network's p again
+            return apply_temperature(out, 1 / self.baked), out
+        return out, apply_temperature(out, self.temperature)
 
 
 def load_keras_model(model):
@@ -135,13 +148,14 @@ def _onnx_session(model, calibrated=True):
         return None, onnx_path, f"it outputs {last} values, not 10 digit probabilities", None
     baked = onnx_calibration.baked_temperature(meta)
     if baked is None:
-        return session, onnx_path, None, model.temperature if calibrated else None
+        return session, onnx_path, None, (model.temperature if calibrated else None, None)
     if not calibrated:  # what the network itself says, for fitting a new temperature
         import onnx
 
         raw = onnx_calibration.strip(onnx.load(str(onnx_path))).SerializeToString()
         session = ort.InferenceSession(raw, options, providers=["CPUExecutionProvider"])
-    return session, onnx_path, None, None
+        return session, onnx_path, None, (None, None)
+    return session, onnx_path, None, (None, baked)
 
 
 def load_predictor(model, backend="auto", note=to_stderr, calibrated=True):
@@ -151,9 +165,9 @@ def load_predictor(model, backend="auto", note=to_stderr, calibrated=True):
     model = modelfile.as_model_file(model)  # a clear error for a missing, non-zip or non-Keras file
     path = model.path
     if backend in ("auto", "onnx"):
-        session, onnx_path, why, temperature = _onnx_session(model, calibrated)
+        session, onnx_path, why, temperatures = _onnx_session(model, calibrated)
         if session is not None:
-            return OnnxPredictor(onnx_path, session, temperature)
+            return OnnxPredictor(onnx_path, session, *temperatures)
         if backend == "onnx":
             raise ModelFileError(
                 f"{onnx_path}: cannot use the ONNX export ({why}); run `digitcli export {path} --format onnx`"
@@ -173,7 +187,11 @@ class EnsemblePredictor:
         self.backend = "+".join(p.backend for p in predictors)
 
     def probabilities(self, images):
-        return np.mean([p.probabilities(images) for p in self.members], axis=0).astype(np.float32)
+        return self.readings(images)[1]
+
+    def readings(self, images):
+        found = [p.readings(images) for p in self.members]
+        return tuple(np.mean([f[k] for f in found], axis=0).astype(np.float32) for k in (0, 1))
 
 
 def load_predictors(models, backend="auto", note=to_stderr):

@@ -89,7 +89,8 @@ def prepare_files(
         from digitcli.inference.predictors import load_predictor
 
         try:
-            read = load_predictor(model, note=lambda message: None).probabilities
+            # the network's own probabilities: the segmentation's weights were fitted on them
+            read = load_predictor(model, note=lambda message: None, calibrated=False).probabilities
         except ModelFileError as exc:
             note(f"note: splitting digits by their shapes alone ({exc})")
     batch = pipeline.read_files(arguments, "number", strict=strict, progress=progress, count=count, read=read)
