@@ -212,8 +212,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
         ("deep.png", png_declaring(9000, 9000, depth=16)),
         ("gray16.png", png_declaring(7000, 7000, depth=16)),  # 49 MP: under the limit, read
         ("rgba.png", png_declaring(7000, 7000, colour=6)),
+        ("screen49.gif", gif_declaring(7000, 7000)),  # 49 MP of palette, read as RGBA
     ],
-    ids=["screen-gif", "deep-png", "gray16-png", "rgba-png"],
+    ids=["screen-gif", "deep-png", "gray16-png", "rgba-png", "gif-49mp"],
 )
 def test_no_image_makes_predict_image_use_500_mb(tmp_path, name, data):
     path = tmp_path / name
