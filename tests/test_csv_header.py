@@ -93,6 +93,17 @@ def test_a_line_longer_than_a_digit_row_is_refused_before_parsing(tmp_path, monk
         digit_csv.read(str(path))
 
 
+def test_a_line_of_too_many_values_is_refused_before_pandas_parses_it(monkeypatch):
+    def no_parsing(*args):
+        raise AssertionError("parsed a CSV it should have refused")
+
+    monkeypatch.setattr(digit_csv, "_table", no_parsing)
+    line = ",".join(["1"] * 12_000)
+    body = "\n".join([line + ",0"] * 3 + [line + ",x"])  # a text cell: NumPy's parser gives up
+    with pytest.raises(InputFileError, match=r"^body.csv: line 1 has 12,001 values; a digit row holds at most 785"):
+        digit_csv.parse(body.encode(), "body.csv")
+
+
 def test_rows_of_785_values_written_long_are_still_read():
     labels, pixels = rows()
     text = "\n".join(f"{d}," + ",".join(f"{v / 255:.17f}" for v in r) for d, r in zip(labels, pixels))

@@ -104,6 +104,23 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale(monkeypatch):
     assert gray.shape == (1600, 1600)
 
 
+def test_a_wide_16_bit_scan_is_shrunk_and_read():
+    page = np.full((200, 6400), 60000, np.uint16)
+    page[40:160, 3000:3100] = 1000  # a dark stroke
+    gray = imageprep.read_gray("scan.png", encoded(Image.fromarray(page), "PNG"))
+    assert gray.shape == (50, 1600) and gray.min() < 20 and gray.max() > 230
+
+
+def test_a_photo_turned_by_its_exif_orientation_is_read_upright():
+    page = Image.fromarray(sample_page())
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: the picture is stored on its side
+    out = io.BytesIO()
+    page.transpose(Image.Transpose.ROTATE_90).save(out, "PNG", exif=exif)
+    upright = imageprep.read_gray("turned.png", out.getvalue())
+    assert np.array_equal(upright, np.asarray(page))
+
+
 def test_a_lab_tiff_reads_as_its_lightness():
     page = Image.fromarray(sample_page())
     lab = imageprep.read_gray("lab.tif", encoded(page.convert("RGB").convert("LAB"), "TIFF"))
@@ -195,7 +212,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
         ("deep.png", png_declaring(9000, 9000, depth=16)),
         ("gray16.png", png_declaring(7000, 7000, depth=16)),  # 49 MP: under the limit, read
         ("rgba.png", png_declaring(7000, 7000, colour=6)),
+        ("screen49.gif", gif_declaring(7000, 7000)),  # 49 MP of palette, read as RGBA
     ],
+    ids=["screen-gif", "deep-png", "gray16-png", "rgba-png", "gif-49mp"],
 )
 def test_no_image_makes_predict_image_use_500_mb(tmp_path, name, data):
     path = tmp_path / name
@@ -205,3 +224,4 @@ def test_no_image_makes_predict_image_use_500_mb(tmp_path, name, data):
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     peak_mb = int(done.stdout.split()[-1])
     assert peak_mb < 500, (name, peak_mb, done.stderr[-500:])
+    assert "pixels" in done.stderr or "no ink found" in done.stderr, done.stderr[-500:]  # refused, or read

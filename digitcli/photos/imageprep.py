@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 from digitcli.errors import InputFileError
@@ -19,6 +19,16 @@ MAX_SIDE = 1600  # larger photos are scaled down first: digits need far fewer pi
 # A 50-megapixel phone photo is the largest a digit is photographed with; the header's size is checked
 # before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen (1.8 GB once decoded).
 MAX_PIXELS = 50_000_000
+ORIENTATION = 0x0112  # the EXIF tag; TURNS undoes each of its values, as ImageOps.exif_transpose does
+TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 DECODER_ERRORS = (OSError, ValueError, SyntaxError, KeyError, IndexError, EOFError, NotImplementedError, RuntimeError)
 MIN_CONTRAST = 0.12  # ink must differ from the paper by at least this much of the full grey range
 # Where MNIST's digits have their centre of mass, in pixel indices: 14.0 on the test set (measured),
@@ -40,7 +50,7 @@ def read_gray(path, data=None):
             _check_size(img, path)
             img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decoded at 1/2 to 1/8 scale by the DCT, when large
             img.load()
-            gray = _shrunk_gray(img)
+            orientation = img.getexif().get(ORIENTATION)
     except FileNotFoundError:
         raise InputFileError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -56,6 +66,8 @@ def read_gray(path, data=None):
         raise InputFileError(
             f"{path}: damaged, truncated or unsupported image{why}; save it again as PNG or JPEG"
         ) from None
+    # Outside the try: past decoding, an exception is a bug of ours, not a damaged file.
+    gray = _shrunk_gray(img, orientation)
     return _eight_bit(gray) if gray.mode.startswith(("I", "F")) else np.asarray(gray, dtype=np.uint8)
 
 
@@ -68,7 +80,7 @@ def _check_size(img, path):
         )
 
 
-def _shrunk_gray(img):
+def _shrunk_gray(img, orientation=None):
     """The decoded image scaled to MAX_SIDE and made grey ("L"), or "I"/"F" for 16-bit and float
     images. Scaled before the full-size copies (rotation, compositing) so that memory stays near
     the decoded image's own."""
@@ -86,8 +98,11 @@ def _shrunk_gray(img):
         # copy is one band's, a quarter the size.
         img = Image.merge("RGBA", [img.getchannel(band).reduce(factor) for band in "RGBA"])
     if max(img.size) > MAX_SIDE:
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-    img = ImageOps.exif_transpose(img)
+        # Pillow's reduce(), which thumbnail uses first for large images, has no 16-bit greyscale.
+        gap = None if img.mode.startswith("I;16") else 2.0
+        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS, reducing_gap=gap)
+    if isinstance(orientation, int) and orientation in TURNS:
+        img = img.transpose(TURNS[orientation])  # as ImageOps.exif_transpose, once the image is small
     if img.mode == "RGBA":
         paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(paper, img)

@@ -37,6 +37,19 @@ def check_lines(data, name):
         _refuse_line(data, name, len(view), len(view) - last - 1)
 
 
+def check_values(text, sep, name):
+    """Refuse a line of more values than a digit row has (a trailing separator allowed). For the
+    files NumPy's parser could not read, before pandas reads them: a few thousand columns there take
+    seconds and hundreds of MB."""
+    for number, line in enumerate(text.splitlines(), 1):
+        values = line.count(sep) + 1 if sep else len(line.split())
+        if values > MAX_VALUES + 1:
+            raise InputFileError(
+                f"{name}: line {number} has {values:,} values; a digit row holds at most {MAX_VALUES} "
+                "(a label and 784 pixels)"
+            )
+
+
 def _refuse_line(data, name, end, length):
     line = data.count(b"\n", 0, end) + 1
     raise InputFileError(

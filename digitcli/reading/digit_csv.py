@@ -217,7 +217,9 @@ def parse(data, name, invert=True):
     sep, header, names = _layout(_first_line(data, name))
     values = _numbers(data, sep, header)
     if values is None:
-        values = _table(_text(data, name), name, sep, header)
+        text = _text(data, name)
+        csv_shape.check_values(text, sep, name)
+        values = _table(text, name, sep, header)
     pixels, labels = _split_labels(values, names, name)
     images = _to_uint8(pixels, name)
     inverted = looks_inverted(images) if invert else np.zeros(len(images), dtype=bool)

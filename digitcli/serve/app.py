@@ -12,6 +12,7 @@ predict-image do.
 A body that cannot be read gets a 4xx and {"error": "..."} naming the problem, never a traceback.
 """
 
+import contextlib
 import threading
 from importlib import resources
 
@@ -77,11 +78,13 @@ def _number(request, name, kind, low, high, default):
 def _reader(predictor):
     """pipeline.answer_body, with photos read one at a time (it runs in worker threads)."""
     photos = threading.BoundedSemaphore(PHOTOS_AT_ONCE)
+    # onnxruntime's run() may be called from several threads at once; Keras' predict() is not
+    # documented to be, so a Keras model reads one body at a time.
+    model = contextlib.nullcontext() if set(predictor.backend.split("+")) == {"onnx"} else threading.Lock()
 
     def read(body, kind, top_k, min_confidence):
-        if pipeline.formats.for_content_type(kind).kind != "number":
-            return pipeline.answer_body(body, kind, predictor, top_k, min_confidence)
-        with photos:
+        is_photo = pipeline.formats.for_content_type(kind).kind == "number"
+        with photos if is_photo else contextlib.nullcontext(), model:
             return pipeline.answer_body(body, kind, predictor, top_k, min_confidence)
 
     return read
