@@ -13,7 +13,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import ROOT, SAMPLES, CommandPickle, cli_run, idx_bytes, write_idx_folder
+from conftest import ROOT, SAMPLES, CommandPickle, assert_no_bug, cli_run, idx_bytes, write_idx_folder
 
 pytest.importorskip("tensorflow")
 SHIPPED = ROOT / "models" / "dense.keras"
@@ -336,3 +336,31 @@ def test_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
     # It failed before completing an epoch: nothing to resume, so its folder is gone and the next
     # run is not told to add --resume.
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_a_bug_is_one_line_for_a_user_and_an_exception_for_the_tests(monkeypatch, fake_predictor):
+    """The last-resort catch keeps a user's screen to one line; with DIGITCLI_DEBUG (conftest sets it
+    for every test) the exception itself comes out, and conftest.assert_no_bug fails on either."""
+    from click.testing import CliRunner
+
+    from digitcli.cli import cli
+    from digitcli.data import digit_csv
+
+    def planted(*args, **kwargs):
+        raise IndexError("planted")
+
+    monkeypatch.setattr(digit_csv, "parse", planted)
+    args = ["predict-csv", str(SAMPLES / "digit3_1.csv")]
+    raised = CliRunner().invoke(cli, args)
+    assert isinstance(raised.exception, IndexError)
+    with pytest.raises(AssertionError):
+        assert_no_bug(raised)
+    monkeypatch.delenv("DIGITCLI_DEBUG")
+    polite = CliRunner().invoke(cli, args)
+    assert polite.exit_code == 1 and polite.stdout == ""
+    assert polite.stderr == (
+        "Error: unexpected IndexError: planted (a bug in digitcli: rerun with DIGITCLI_DEBUG=1 for the details "
+        "and report them)\n"
+    )
+    with pytest.raises(AssertionError):
+        assert_no_bug(polite)

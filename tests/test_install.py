@@ -36,24 +36,13 @@ def test_the_gpu_extra_brings_tensorflow_with_cuda():
 SOURCES = ("digitcli", "models", "setup.cfg", "pyproject.toml", "README.md")
 
 
-@pytest.mark.slow  # three pip installs
-@pytest.mark.real_model
-@pytest.mark.parametrize("kind", ["normal", "editable", "wheel"])
-def test_every_kind_of_install_finds_the_shipped_model_from_any_folder(kind, tmp_path):
-    source = tmp_path / "source"
-    for name in SOURCES:
-        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
-        copy(
-            ROOT / name,
-            source / name,
-            **({"ignore": shutil.ignore_patterns("__pycache__")} if name == "digitcli" else {}),
-        )
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    # The dependencies come from the environment running the tests, less any digitcli installed there
-    # (an editable install's finder comes after the path's), so the copy installed here is the one run.
-    deps = tmp_path / "deps"
+def venv_with_the_dependencies(folder):
+    """A fresh venv whose dependencies come from the environment running the tests, less any digitcli
+    installed there (an editable install's finder comes after the path's), so that the copy installed
+    into the venv is the one that runs. Returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder / "venv"], check=True, timeout=120)
+    python = folder / "venv" / "bin" / "python"
+    deps = folder / "deps"
     deps.mkdir()
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
         if not entry.name.lower().startswith(("digitcli", "__editable__")):
@@ -62,46 +51,45 @@ def test_every_kind_of_install_finds_the_shipped_model_from_any_folder(kind, tmp
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True
     ).stdout.strip()
     Path(site_packages, "zz_test_dependencies.pth").write_text(f"import site; site.addsitedir({str(deps)!r})\n")
-    pip = [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-build-isolation", "-q"]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIGITCLI_MODEL")}
-    if kind == "wheel":
-        built = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "--no-build-isolation",
-                "-q",
-                "-w",
-                tmp_path / "dist",
-                source,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert built.returncode == 0, built.stderr[-3000:]
-        target = [next((tmp_path / "dist").glob("digitcli-*.whl"))]
-    else:
-        target = ["-e", source] if kind == "editable" else [source]
-    installed = subprocess.run([*pip, *target], env=env, capture_output=True, text=True, timeout=600)
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    return python
 
-    elsewhere = tmp_path / "elsewhere"
+
+def pip(*args, env):
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *map(str, args)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.slow  # three pip installs
+@pytest.mark.real_model
+@pytest.mark.parametrize("kind", ["normal", "editable", "wheel"])
+def test_every_kind_of_install_finds_the_shipped_model_from_any_folder(kind, tmp_path):
+    source, elsewhere = tmp_path / "source", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    where = subprocess.run(
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(ROOT / name, source / name)
+    python = venv_with_the_dependencies(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIGITCLI_MODEL")}
+    target = {"normal": [source], "editable": ["-e", source]}.get(kind)
+    if kind == "wheel":
+        pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "dist", source, env=env)
+        target = [next((tmp_path / "dist").glob("digitcli-*.whl"))]
+    pip("--python", python, "install", "--no-deps", "--no-build-isolation", "-q", *target, env=env)
+
+    imported = subprocess.run(
         [python, "-c", "import digitcli; print(digitcli.__file__)"],
         cwd=elsewhere,
         env=env,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    assert Path(where).is_relative_to(source if kind == "editable" else venv), where
+    assert Path(imported).is_relative_to(source if kind == "editable" else tmp_path / "venv"), imported
     result = subprocess.run(
-        [venv / "bin" / "digitcli", "predict-csv", ROOT / "sample_digits" / "digit3_1.csv", "--format", "json"],
+        [python.parent / "digitcli", "predict-csv", ROOT / "sample_digits" / "digit3_1.csv", "--format", "json"],
         cwd=elsewhere,
         env=env,
         capture_output=True,

@@ -10,10 +10,7 @@ import os
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from conftest import SAMPLES, SHIPPED_DENSE, cli_run, sample_labels
-
-from digitcli.cli import cli
 
 
 @pytest.fixture(autouse=True)
@@ -295,15 +292,12 @@ def test_usage_errors_exit_2(args, message):
 @pytest.mark.real_model
 def test_model_that_is_not_a_model(tmp_path):
     fake = write(tmp_path, "fake.keras", "hello")
-    result = CliRunner().invoke(cli, ["predict-csv", "--model", str(fake), str(SAMPLES / "digit3_1.csv")])
-    assert result.exit_code == 1
+    result = cli_run("predict-csv", "--model", fake, SAMPLES / "digit3_1.csv", code=1)
     assert (
         result.stderr.strip() == f"Error: {fake}: not a Keras model (a .keras file is a zip archive; this one is not)"
     )
-    result = CliRunner().invoke(
-        cli, ["predict-csv", "--model", str(tmp_path / "none.keras"), str(SAMPLES / "digit3_1.csv")]
-    )
-    assert result.exit_code == 1 and "no such model file" in result.stderr
+    result = cli_run("predict-csv", "--model", tmp_path / "none.keras", SAMPLES / "digit3_1.csv", code=1)
+    assert "no such model file" in result.stderr
 
 
 def test_kaggle_submission(tmp_path):

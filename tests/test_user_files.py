@@ -323,6 +323,18 @@ def test_a_labels_file_with_a_bom_reads_the_same(tmp_path):
 
 
 @pytest.mark.real_model
+def test_labels_with_old_mac_line_ends_read_and_an_unreadable_csv_is_one_line(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(b"file,label\rdigit3_1.csv,3\r")  # a lone \r once crashed the csv module (fuzz)
+    assert records(predict(SAMPLES / "digit3_1.csv", "--labels", path))[0]["label"] == 3
+    path.write_bytes(b"\r0")
+    assert "needs a header line with columns file,label" in predict(SAMPLES / "digit3_1.csv", "--labels", path).stderr
+    path.write_bytes(b"file,label\n" + b"x" * 200_000 + b",3\n")
+    result = predict(SAMPLES / "digit3_1.csv", "--labels", path)
+    assert result.exit_code == 2 and "not a readable CSV (field larger than field limit" in result.stderr
+
+
+@pytest.mark.real_model
 def test_a_labels_file_that_is_not_utf8_is_one_line(tmp_path):
     path = tmp_path / "labels.csv"
     path.write_bytes(b"file,label\n\xff\xfe\xfa,7\n")

@@ -55,7 +55,11 @@ def read_file(path, numbers=False):
         raise UsageProblem(
             f"{path}: not UTF-8 text; save the labels as a UTF-8 CSV with columns file,label", "--labels"
         ) from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
+    try:
+        # newline="": the csv module's own line handling, so old Mac files (\r alone) read too.
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in r)]
+    except csv.Error as exc:  # a cell over the csv module's 128 KiB limit, say
+        raise UsageProblem(f"{path}: not a readable CSV ({exc}); expected columns file,label", "--labels") from None
     header = [c.strip().lower() for c in rows[0]] if rows else []
     if "file" not in header or "label" not in header:
         raise UsageProblem(f"{path}: needs a header line with columns file,label (and optionally row)", "--labels")
