@@ -4,6 +4,7 @@ import contextlib
 import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -66,18 +67,28 @@ def write_json(path, obj):
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+# What digitcli writes in its lock files; a file of that name holding anything else is the user's.
+LOCK_TEXT = "digitcli pid {pid}\n"
+
+
 @contextlib.contextmanager
 def exclusive_lock(target):
     """Hold `<target>.lock` while writing `target`; refuse while another process holds it.
 
     The lock is an OS file lock (flock), which the kernel drops when its holder dies however it dies,
     so a lock left by a killed run never blocks, even when its pid has since been reused. The pid
-    written inside is only there to name the holder in the message."""
+    written inside is only there to name the holder in the message. A symlink or a file of that name
+    that digitcli did not write is refused, never written through or deleted."""
     lock = Path(f"{target}.lock")
-    fd = _locked(lock, target)
+    fd, created = _locked(lock, target)
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, LOCK_TEXT.format(pid=os.getpid()).encode(), 0)
+        except OSError as exc:
+            if created:
+                lock.unlink(missing_ok=True)
+            raise explain_os_error(lock, exc) from None
         try:
             yield
         finally:
@@ -88,19 +99,53 @@ def exclusive_lock(target):
         os.close(fd)
 
 
+def _lock_holder(text):
+    """The pid in a lock file's text, "" for an empty one (a run killed as it made it), or None when
+    the text is not a digitcli lock (old versions wrote the bare pid)."""
+    text = text.strip()
+    if text.startswith("digitcli pid "):
+        text = text.removeprefix("digitcli pid ")
+    return text if text.isdigit() or not text else None
+
+
+def _open_lock(lock, target):
+    """(fd, created) of the lock file, made afresh or digitcli's own left by an earlier run."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            fd = os.open(lock, flags)
+    except FileNotFoundError:
+        return None, False  # unlinked by its holder between our two opens: try again
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(
+                f"{lock} is a symbolic link; digitcli locks {target} with a file of that name and never "
+                "writes through a link: remove the link or choose another --out"
+            ) from None
+        raise explain_os_error(lock, exc) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode) or _lock_holder(os.pread(fd, 64, 0).decode(errors="replace")) is None:
+        os.close(fd)
+        raise OutputError(
+            f"{lock} exists and is not a lock digitcli made; digitcli locks {target} with a file of that "
+            "name and will not overwrite yours: move it away or choose another --out"
+        )
+    return fd, False
+
+
 def _locked(lock, target):
     import fcntl
 
     while True:
-        try:
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-        except OSError as exc:
-            raise explain_os_error(lock, exc) from None
+        fd, created = _open_lock(lock, target)
+        if fd is None:
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            holder = _lock_holder(os.pread(fd, 64, 0).decode(errors="replace")) or "unknown"
             os.close(fd)
             raise OutputError(
                 f"{target} is being written by another digitcli process (pid {holder}); "
@@ -108,7 +153,7 @@ def _locked(lock, target):
             ) from None
         try:
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                return fd
+                return fd, created
         except FileNotFoundError:
             pass
         os.close(fd)  # the holder before us unlinked this file as we locked it: take a fresh one

@@ -1,6 +1,7 @@
 """Every choice list and default, and the training settings they make up: one place, so --help, the
 code and the README agree. Imports nothing heavy (the CLI's --help reads it)."""
 
+import math
 from dataclasses import asdict, dataclass
 
 from digitcli.errors import UsageProblem
@@ -178,6 +179,89 @@ class TrainSettings:
         d["adam_betas"] = list(self.adam_betas)
         d["lr"] = self.learning_rate()
         return d
+
+
+def _whole(low, high=None):
+    def check(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
+
+    return check, f"a whole number >= {low}" + (f" and <= {high}" if high is not None else "")
+
+
+def _real(low, high=None, low_open=False, high_open=False):
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
+        above = v > low if low_open else v >= low
+        return above and (high is None or (v < high if high_open else v <= high))
+
+    return check, f"a number in {'(' if low_open else '['}{low}, {high if high is not None else 'inf'}" + (
+        ")" if high_open or high is None else "]"
+    )
+
+
+def _one_of(names):
+    return (lambda v: v in names), "one of " + ", ".join(names)
+
+
+def _optional(rule):
+    check, words = rule
+    return (lambda v: v is None or check(v)), words + " (or null)"
+
+
+def _sizes(v):
+    layer, _ = _whole(1, MAX_LAYER_UNITS)
+    return isinstance(v, list) and len(v) <= 64 and all(layer(n) for n in v)
+
+
+def _betas(v):
+    beta, _ = _real(0, 1, high_open=True)
+    return isinstance(v, list) and len(v) == 2 and all(beta(b) for b in v)
+
+
+def _text(v):
+    return isinstance(v, str) and len(v) <= 4096
+
+
+# What a model file's stored settings may hold: the same bounds as train's options. Every reader of
+# a .keras file (train --from, evaluate, serve) gets them checked, so a forged file is refused by name.
+STORED_SETTINGS = {
+    "model": _one_of(ARCHITECTURES),
+    "hidden": _optional((_sizes, f"a list of layer sizes from 1 to {MAX_LAYER_UNITS}")),
+    "activation": _one_of(ACTIVATIONS),
+    "dropout": _optional(_real(0, 1, high_open=True)),
+    "l2": _real(0),
+    "optimizer": _one_of(OPTIMIZERS),
+    "lr": _optional(_real(0, low_open=True)),
+    "momentum": _real(0, 1, high_open=True),
+    "epochs": _optional(_whole(1)),
+    "batch_size": _optional(_whole(1)),
+    "loss": _one_of(LOSSES),
+    "seed": _whole(0, 2**32 - 1),
+    "validation_size": _whole(0),
+    "limit": _optional(_whole(1)),
+    "output": _one_of(OUTPUTS),
+    "init": _one_of(INITS),
+    "augment": _one_of(AUGMENTS),
+    "schedule": _optional(_one_of(SCHEDULES)),
+    "preset": _optional((_text, "a name")),
+    "adam_betas": _optional((_betas, "two numbers in [0, 1)")),
+    "label_smoothing": _real(0, 1, high_open=True),
+    "init_from": _optional((_text, "a file name")),
+    "encoding": _one_of(ENCODINGS),
+}
+
+
+def stored_settings_problem(saved):
+    """What is wrong with settings read from a model file, in words naming the field, or None."""
+    if not isinstance(saved, dict):
+        return f"its settings are {type(saved).__name__}, not a table of settings"
+    for name, value in saved.items():
+        if name in STORED_SETTINGS:
+            check, words = STORED_SETTINGS[name]
+            if not check(value):
+                return f"its stored setting {name} is {str(value)[:60]!r}, not {words}"
+    return None
 
 
 def train_settings(options, preset_settings=None, typed=()):

@@ -344,7 +344,7 @@ def test_a_bug_is_one_line_for_a_user_and_an_exception_for_the_tests(monkeypatch
     from click.testing import CliRunner
 
     from digitcli.cli import cli
-    from digitcli.data import digit_csv
+    from digitcli.reading import digit_csv
 
     def planted(*args, **kwargs):
         raise IndexError("planted")

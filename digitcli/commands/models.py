@@ -47,7 +47,9 @@ def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
         from digitcli.report.plots import evaluation_plots
 
         # With text output the paths are part of the report; json and csv stay parseable.
-        for path in evaluation_plots(result, raw, probabilities, plots, plot_format):
+        for path in evaluation_plots(
+            result, raw, probabilities, plots, plot_format, models=[m.path for m in model_files]
+        ):
             click.echo(str(path), err=fmt != "table")
 
 

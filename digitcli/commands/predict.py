@@ -76,11 +76,31 @@ def predict_csv(inputs, models, fmt, top_k, labels, min_confidence, invert, stri
         raise click.ClickException(
             f"{len(bad)} input(s) could not be read, so no Kaggle submission was written (the first: {bad[0]['error']})"
         )
+    if fmt == "kaggle":
+        _one_copy_each(records)
     click.echo(render(records, columns, fmt))
     echo_accuracy(records, fmt)
     if bad:
         note(f"{len(bad)} input(s) rejected")
         sys.exit(1)
+
+
+def _one_copy_each(records):
+    """A Kaggle submission numbers each test image once: refuse a file given twice (as one name, or
+    two names of one file), whose images would be numbered again as further ImageIds."""
+    import os
+
+    seen = {}
+    for record in records:
+        name = str(record.get("file"))
+        key = (os.path.realpath(name) if os.path.exists(name) else name, record.get("row"))
+        if key in seen:
+            raise click.BadParameter(
+                f"{name} is given more than once{f' (also as {seen[key]})' if seen[key] != name else ''}; "
+                "a Kaggle submission numbers each test image once, so give each file once",
+                param_hint="INPUTS",
+            )
+        seen[key] = name
 
 
 @click.command(context_settings=CONTEXT)

@@ -26,6 +26,9 @@ def train(ctx, preset, data, test_data, from_model, mix, mix_size, runs, watch, 
     from digitcli.training.run import TrainingInterrupted
     from digitcli.training.run import train as run_training
 
+    for name, value in (("--test-data", test_data), ("--mix", mix), ("--watch", watch), ("--from", from_model)):
+        if value is not None and not str(value).strip():  # "" would mean Keras' MNIST download to load_raw
+            raise click.BadParameter("an empty path; give a file or folder", param_hint=name)
     # The options that steer the run rather than the recipe; the rest are the recipe's settings.
     run = {k: options.pop(k) for k in ("overwrite", "resume", "onnx", "distribute", "replicas", "tensorboard")}
     options["model"] = options.pop("architecture")

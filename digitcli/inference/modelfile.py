@@ -71,7 +71,19 @@ def read_metadata(path):
         raise ModelFileError(f"{path}: damaged model file ({exc})") from None
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: its {META_ENTRY} is not digitcli metadata")
+    _check_fields(path, meta)
     return meta
+
+
+def _check_fields(path, meta):
+    """Refuse stored values that digitcli would act on but could never have written (a forged or
+    damaged file), naming the field, before they reach training, evaluation or the server."""
+    problem = settings.stored_settings_problem(meta["settings"]) if "settings" in meta else None
+    for field, kind in (("history", list), ("architecture", str), ("name", str), ("test", dict)):
+        if problem is None and field in meta and not isinstance(meta[field], kind):
+            problem = f"its {field} is {type(meta[field]).__name__}, not {kind.__name__}"
+    if problem:
+        raise ModelFileError(f"{path}: {problem}; the file's {META_ENTRY} is damaged or was not written by digitcli")
 
 
 def add_metadata(path, metadata):

@@ -19,7 +19,9 @@ def optimizer(settings, steps_per_epoch):
         return keras.optimizers.RMSprop(learning_rate=lr, momentum=settings.momentum)
     if settings.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate=lr, beta_1=settings.adam_betas[0], beta_2=settings.adam_betas[1])
-    return keras.optimizers.Adagrad(learning_rate=lr)
+    if settings.optimizer == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=lr)
+    raise RuntimeError(f"unknown optimizer {settings.optimizer!r}")  # a bug: options and model files are checked
 
 
 def targets(labels, settings):

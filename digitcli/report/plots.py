@@ -47,17 +47,21 @@ def draw_history(runs, band=False):
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     max_epoch = max([1, *(row["epoch"] for _, history in runs for row in history)])
     for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
-        if band:
-            _draw_band(ax, runs, metric, colours)
-        else:
-            _draw_lines(ax, runs, metric, colours)
-    for ax, metric in ((acc_ax, "Accuracy"), (loss_ax, "Loss")):
-        ax.set_title(f"{metric} by epoch" + (f" (mean of {len(runs)} runs, band: 1 s.d.)" if band else ""))
+        common = _draw_band(ax, runs, metric, colours) if band else _draw_lines(ax, runs, metric, colours)
+        title = f"{metric.capitalize()} by epoch"
+        if band:  # runs of different lengths: the mean stops where the shortest run does
+            title += (
+                f" (mean of {len(runs)} runs{f' to epoch {common}' if 0 < common < max_epoch else ''}, band: 1 s.d.)"
+            )
+        ax.set_title(title)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(metric.lower())
+        ax.set_ylabel(metric)
         ax.grid(True, alpha=0.3)
         ax.set_xticks(_epoch_ticks(max_epoch))
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        else:  # a history without this metric: say so, rather than an empty legend (and its warning)
+            ax.text(0.5, 0.5, f"no {metric} recorded", transform=ax.transAxes, ha="center", va="center")
     if len(runs) == 1:
         fig.suptitle(runs[0][0])
     fig.tight_layout()
@@ -76,15 +80,22 @@ def _draw_lines(ax, runs, metric, colours):
 
 
 def _draw_band(ax, runs, metric, colours):
+    """The mean and spread of each part, over the epochs that every run recording it has (a mean of
+    fewer runs would be another quantity under the same name). Returns the last epoch drawn."""
+    last = 0
     for j, (prefix, style, part) in enumerate(PARTS):
         by_epoch = {}
+        having = sum(any(prefix + metric in row for row in history) for _, history in runs)
         for _, history in runs:
             for row in history:
                 if prefix + metric in row:
                     by_epoch.setdefault(row["epoch"], []).append(row[prefix + metric])
-        if not by_epoch:
+        xs = sorted(x for x, values in by_epoch.items() if len(values) == having)
+        if not xs:
             continue
-        xs = sorted(by_epoch)
+        last = max(last, xs[-1])
+        if having < len(runs):
+            part = f"{part} of {having} runs"
         mean = np.array([np.mean(by_epoch[x]) for x in xs])
         spread = np.array([np.std(by_epoch[x]) for x in xs])
         ax.plot(xs, mean, color=colours[j], label=f"{part} (mean)", **style)
@@ -92,6 +103,7 @@ def _draw_band(ax, runs, metric, colours):
         if metric == "accuracy":  # a band past 100% would show accuracies no run had
             low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
         ax.fill_between(xs, low, high, color=colours[j], alpha=0.2, linewidth=0)
+    return last
 
 
 def _epoch_ticks(max_epoch):
@@ -188,13 +200,14 @@ def draw_samples(images, labels, per_class=10):
     return fig
 
 
-def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60):
-    """The confusion heatmap, the reliability diagram and the most confident mistakes, for `evaluate --plots`."""
+def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60, models=None):
+    """The confusion heatmap, the reliability diagram and the most confident mistakes, for `evaluate
+    --plots`, named after `models` (the model paths; the first one's name, with -ensembleN for several)."""
     from digitcli.inference.evaluation import misclassified
 
     out_dir = Path(out_dir)
-    first, *others = result["model"].split(" + ")
-    name = Path(first).stem + (f"-ensemble{len(others) + 1}" if others else "")
+    models = [Path(m) for m in (models or [result["model"]])]
+    name = models[0].stem + (f"-ensemble{len(models)}" if len(models) > 1 else "")
     written = [
         save(
             draw_confusion(

@@ -73,11 +73,20 @@ class AtomicBackup(keras.callbacks.Callback):
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch{epoch + 1}.weights.h5"
         final = self.folder / name
-        tmp = self.folder / f".tmp-{name}"
-        self.model.save_weights(str(tmp), overwrite=True)
-        os.replace(tmp, final)
+        _save_weights(self.model, self.folder / f".tmp-{name}", final)
         fileio.write_json(self.record, {"epoch": epoch + 1, "weights": name})
         _remove_all_but(self.folder, "epoch*.weights.h5", name)
+
+
+def _save_weights(model, tmp, final):
+    """Weights written aside and renamed into place; a failed write (a full disk) removes its partial
+    file, which would otherwise keep the disk full for the next run."""
+    try:
+        model.save_weights(str(tmp), overwrite=True)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _remove_all_but(folder, pattern, keep):
@@ -113,9 +122,7 @@ class BestWeights(keras.callbacks.Callback):
         if value is None or value != value or (best is not None and value <= best["value"]):
             return  # NaN never counts as best
         name = f"best{epoch + 1}.weights.h5"
-        tmp = self.folder / f".tmp-{name}"
-        self.model.save_weights(str(tmp), overwrite=True)
-        os.replace(tmp, self.folder / name)
+        _save_weights(self.model, self.folder / f".tmp-{name}", self.folder / name)
         fileio.write_json(self.record, {"epoch": epoch + 1, "value": float(value), "weights": name})
         _remove_all_but(self.folder, "best*.weights.h5", name)
 

@@ -2,8 +2,10 @@
 the library versions recorded with the model."""
 
 import platform
+import tempfile
+from pathlib import Path
 
-from digitcli import __version__
+from digitcli import __version__, fileio
 from digitcli.errors import UsageProblem
 
 
@@ -34,6 +36,12 @@ def tensorboard(log_dir):
         raise UsageProblem(
             "--tensorboard needs TensorBoard: pip install 'digitcli[tensorboard]'", "--tensorboard"
         ) from None
+    try:  # a folder that cannot be written is refused now, not after the first epoch's training
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=log_dir):
+            pass
+    except OSError as exc:
+        raise fileio.explain_os_error(log_dir, exc) from None
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), histogram_freq=0, write_graph=False)
 
 

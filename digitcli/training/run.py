@@ -56,6 +56,7 @@ def train(
         staging = rundir.staging_for(role, out, resume, stack)
         created = False
         if role.chief:
+            rundir.check_out(out)
             stack.enter_context(fileio.exclusive_lock(out))
             created = rundir.prepare(out, staging, wanted, resume, overwrite, note)
             if created == "finished":
@@ -64,6 +65,7 @@ def train(
             if tensorboard and role.chief:  # the chief alone writes logs, as it alone writes the model
                 callbacks = [*callbacks, fitting.tensorboard(tensorboard)]
             run = _Run(settings, dataset, out, staging, role, note, resumed=not created, watch=watch)
+            run.log_dir = tensorboard if role.chief else None
             return run.execute(verbose, export_onnx, callbacks, replicas)
         except TrainingInterrupted:
             raise
@@ -204,7 +206,11 @@ class _Run:
                 )
         except OSError as exc:  # writing the backup, best weights or log: full disk and the like
             raise fileio.explain_os_error(self.staging, exc) from None
-        except (tf.errors.ResourceExhaustedError, MemoryError):
+        except (tf.errors.ResourceExhaustedError, MemoryError) as exc:
+            if "no space left" in str(exc).lower():  # TensorFlow reports a full disk (ENOSPC) so too
+                raise OutputError(
+                    f"{self.log_dir or self.staging}: no space left on the device; free some space"
+                ) from None
             raise OutputError(
                 f"out of memory while training {self.settings.model}; make --batch-size or --hidden smaller"
             ) from None

@@ -34,8 +34,12 @@ def has_progress(staging):
 def prepare(out, staging, wanted, resume, overwrite, note):
     """Make or reuse the staging folder: True when this run created it, False when it resumes one,
     "finished" when the run to resume had already saved its model."""
-    if out.suffix != ".keras":
-        raise UsageProblem(f"--out {out}: model files must end in .keras", "--out")
+    check_out(out)
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        raise OutputError(
+            f"{staging} is {'a symbolic link' if staging.is_symlink() else 'not a folder'}; digitcli keeps "
+            f"the progress of a run of {out} in a folder of that name: move it away or choose another --out"
+        )
     if staging.exists() and _published(out, staging):
         # Killed after its model was moved into place: finish moving its files, and it is done.
         for path in sorted((staging / "final").glob("*")):
@@ -67,6 +71,35 @@ def prepare(out, staging, wanted, resume, overwrite, note):
     fileio.write_json(staging / "settings.json", wanted)
     fileio.write_json(staging / "run.json", {"run": uuid.uuid4().hex})
     return True
+
+
+def check_out(out):
+    """Refuse, before any training, an --out whose files could not be written when it ends: not a
+    .keras name, a folder where a file goes, or a name too long for the temporary names beside it."""
+    out = Path(out)
+    if out.suffix != ".keras":
+        raise UsageProblem(f"--out {out}: model files must end in .keras", "--out")
+    for suffix in (".keras", *SIDECARS):
+        target = modelfile.sidecar(out, suffix)
+        if target.is_dir():
+            raise OutputError(
+                f"{target} is a folder, and training writes a file there; move it or choose another --out"
+            )
+    longest = max(
+        len(f".{out.name}.train"),
+        *(len(f".{out.stem}{suffix}.12345678.tmp{suffix}") for suffix in (".keras", *SIDECARS)),
+        *(len(f"{out.stem}.999{suffix}") for suffix in (".keras", *SIDECARS)),
+    )
+    try:
+        limit = os.pathconf(out.parent if out.parent.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if longest > limit:
+        raise UsageProblem(
+            f"--out {out.name[:40]}...: the name is too long for the files written beside it "
+            f"(at most {len(out.name) - (longest - limit)} characters here)",
+            "--out",
+        )
 
 
 def _check_resumable(out, staging, wanted):
@@ -147,10 +180,22 @@ def stage_outputs(model, staging, out, metadata, history, export_onnx, note):
 
 
 def _free_number(out):
+    """The N of NAME.N.* to keep the current files under: a number no file uses, or the one that a
+    publish killed midway left as second names of these very files (so a retry reuses it)."""
     n = 1
-    while any(modelfile.sidecar(out, f".{n}{suffix}").exists() for suffix in (".keras", *SIDECARS)):
+    while any(_taken(out, n, suffix) for suffix in (".keras", *SIDECARS)):
         n += 1
     return n
+
+
+def _taken(out, n, suffix):
+    kept, current = modelfile.sidecar(out, f".{n}{suffix}"), modelfile.sidecar(out, suffix)
+    if not kept.exists() and not kept.is_symlink():
+        return False
+    try:
+        return not os.path.samefile(kept, current) or kept.is_symlink()
+    except OSError:
+        return True
 
 
 def publish(staged, out):
@@ -164,7 +209,8 @@ def publish(staged, out):
             old = modelfile.sidecar(out, suffix)
             if old.exists():
                 kept[suffix] = modelfile.sidecar(out, f".{n}{suffix}")
-                os.link(old, kept[suffix])
+                if not kept[suffix].exists():  # else a killed publish's link to this very file
+                    os.link(old, kept[suffix])
     except OSError as exc:
         for path in kept.values():
             path.unlink(missing_ok=True)

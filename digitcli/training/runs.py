@@ -5,7 +5,7 @@ import dataclasses
 import statistics
 from pathlib import Path
 
-from digitcli.errors import DigitcliError, to_stderr
+from digitcli.errors import DigitcliError, UsageProblem, to_stderr
 from digitcli.inference import modelfile
 from digitcli.training import rundir
 
@@ -16,22 +16,35 @@ def outputs(out, runs):
     return [out] if runs == 1 else [out.with_name(f"{out.stem}.run{k}{out.suffix}") for k in range(1, runs + 1)]
 
 
-def _finished(path, settings):
-    """Whether `path` holds this very run's model, complete (its run folder gone)."""
+def _finished(path, settings, dataset):
+    """Whether `path` holds this very run's model, complete (its run folder gone). One made with these
+    settings from other data is refused, as --resume refuses an interrupted run on other data."""
     if not path.exists() or rundir.staging_dir(path).exists():
         return False
     try:
-        return modelfile.read_metadata(path).get("settings") == settings.as_dict()
+        meta = modelfile.read_metadata(path)
     except DigitcliError:
         return False
+    if meta.get("settings") != settings.as_dict():
+        return False
+    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    if data.get("fingerprint") != dataset.fingerprint():
+        raise UsageProblem(
+            f"cannot resume: {path} was trained on other data ({data.get('source')}); give the same --data, "
+            "--limit and --validation-size, or leave out --resume to train every run afresh",
+            "--resume",
+        )
+    return True
 
 
 def train_runs(train, settings, dataset, out, runs, *, resume=False, note=to_stderr, **options):
     """Each run's metadata. With `resume`, runs already finished are kept and the others continued."""
+    for path in outputs(out, runs):  # every run's names, before the first one trains
+        rundir.check_out(path)
     found = []
     for k, path in enumerate(outputs(out, runs)):
         chosen = dataclasses.replace(settings, seed=settings.seed + k)
-        if resume and runs > 1 and _finished(path, chosen):
+        if resume and runs > 1 and _finished(path, chosen, dataset):
             note(f"run {k + 1} of {runs} ({path}) had finished; keeping it")
             found.append(modelfile.read_metadata(path))
             continue
