@@ -84,6 +84,7 @@ _TRAIN_OPTIONS = [
         "--validation-size",
         type=click.IntRange(min=0),
         default=settings.VALIDATION_SIZE,
+        show_default=False,  # the default depends on the data's size: the help says how
         help="Last N training images held out to pick the best epoch.  [default: 10000, or a tenth of "
         "a set under 20,000 images]",
     ),

@@ -41,6 +41,11 @@ def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
     # Bad files are reported before MNIST is loaded.
     model_files = [ModelFile.open(path) for path in model_paths([*model, *model_option])]
     raw = load_raw(data)
+    if raw.held_out:  # labelled digits with no test split: say which part is scored, and why
+        note(
+            f"note: scoring {raw.held_out} of {data} ({len(raw.y_test):,} of {len(raw.y_train) + len(raw.y_test):,} "
+            "images), the part that `train --data` holds out as its test set"
+        )
     result, probabilities = run_evaluation(model_files, raw, backend, note=note)
     click.echo(evaluation_report(result, fmt))
     if plots:
