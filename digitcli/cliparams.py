@@ -18,13 +18,27 @@ def note(message):
     click.echo(message, err=True)
 
 
-def terminal_progress(items, label):
+def terminal_progress(items, label, sizes=None):
     """A progress bar on stderr over `items`, only when stderr is a terminal and there are several:
-    pipelines and logs get none."""
+    pipelines and logs get none. With `sizes` (images per item) it counts images, not items."""
     items = list(items)
     if len(items) < 2 or not sys.stderr.isatty():
         return contextlib.nullcontext(items)
-    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+    if sizes is None:
+        return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+    return _counting(items, list(sizes), label)
+
+
+@contextlib.contextmanager
+def _counting(items, sizes, label):
+    with click.progressbar(length=sum(sizes), label=label, file=sys.stderr, show_pos=True) as bar:
+
+        def each():
+            for item, size in zip(items, sizes):
+                yield item
+                bar.update(size)  # once the item is done
+
+        yield each()
 
 
 def echo_accuracy(records, fmt):
@@ -137,14 +151,14 @@ def parse_hidden(ctx, param, value):
     return sizes
 
 
-data_option = click.option(
-    "--data",
-    envvar=settings.ENV_DATA,
-    show_envvar=True,
-    type=click.Path(dir_okay=True),
-    help="MNIST folder of IDX files, a Keras .npz, mnist.pkl.gz, or a labelled CSV such as Kaggle's train.csv "
-    "(its last tenth is the test set). Unset: Keras' download.",
-)
+DATA_KINDS = "MNIST folder of IDX files, a Keras .npz, mnist.pkl.gz, or a labelled CSV such as Kaggle's train.csv"
+
+
+def data_option_with(help):
+    return click.option("--data", envvar=settings.ENV_DATA, show_envvar=True, type=click.Path(dir_okay=True), help=help)
+
+
+data_option = data_option_with(f"{DATA_KINDS} (its last tenth is the test set). Unset: Keras' download.")
 backend_option = click.option(
     "--backend",
     type=click.Choice(settings.BACKENDS),

@@ -9,7 +9,9 @@ from digitcli.errors import UsageProblem
 ENV_DATA = "DIGITCLI_DATA"
 ENV_MODEL = "DIGITCLI_MODEL"
 
-MODEL_DIR = "models"
+MODEL_DIR = "models"  # the shipped models; `train` writes here only when --out names it
+# `train`'s output without --out: RUNS_DIR/<preset or model>.keras, relative to the current folder.
+RUNS_DIR = "runs"
 # The default of predict-csv, predict-image, evaluate and plot: the cnn trained on distorted digits
 # (`--preset robust`), which reads handwriting unlike MNIST's far better than the others.
 DEFAULT_MODEL_FILE = "models/robust.keras"

@@ -84,6 +84,7 @@ _TRAIN_OPTIONS = [
         "--validation-size",
         type=click.IntRange(min=0),
         default=settings.VALIDATION_SIZE,
+        show_default=False,  # the default depends on the data's size: the help says how
         help="Last N training images held out to pick the best epoch.  [default: 10000, or a tenth of "
         "a set under 20,000 images]",
     ),
@@ -189,13 +190,19 @@ _TRAIN_OPTIONS = [
         "--out",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Checkpoint to write.  [default: models/<preset or model>.keras]",
+        help=f"Checkpoint to write.  [default: {settings.RUNS_DIR}/<preset or model>.keras, in the current folder]",
+    ),
+    click.option(
+        "--restart",
+        is_flag=True,
+        help="Discard an interrupted run's saved progress and start over. An existing --out is kept, "
+        "as NAME.1.keras (.2, ...: every earlier model, until you delete them, e.g. rm NAME.[0-9]*.*).",
     ),
     click.option(
         "--overwrite",
         is_flag=True,
-        help="Discard an interrupted run's saved progress and start over. An existing --out is never "
-        "replaced: it is kept as NAME.1.keras (.2, ...).",
+        help="Replace an existing --out and its .json, .history.csv and .onnx, keeping no copy (and "
+        "discard an interrupted run's progress).",
     ),
     click.option("--resume", is_flag=True, help="Continue an interrupted run of the same command."),
     click.option("--onnx/--no-onnx", default=True, help="Also export ONNX for fast prediction."),

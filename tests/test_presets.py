@@ -137,6 +137,6 @@ def test_default_output_name_follows_the_preset(tmp_path, monkeypatch):
         ],
     )
     assert result.exit_code == 0, result.output
-    meta = json.loads((tmp_path / "models" / "seed001.json").read_text())
+    meta = json.loads((tmp_path / "runs" / "seed001.json").read_text())
     assert meta["settings"]["hidden"] == [8] and meta["settings"]["batch_size"] == 64
     assert meta["settings"]["validation_size"] == 20  # typed, so it overrides the preset's 0

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,8 +73,9 @@ def browser():
     driver.quit()
 
 
-def draw(driver, strokes):
-    """Each stroke a list of (x, y) in the canvas' own 560 x 560 pixels, drawn by pointer events."""
+def draw(driver, strokes, pause=0.0):
+    """Each stroke a list of (x, y) in the canvas' own 560 x 560 pixels, drawn by pointer events,
+    `pause` seconds between moves (a hand takes about a second over a digit)."""
     pad = driver.find_element(By.ID, "pad")
     box = pad.rect
     scale = box["width"] / 560
@@ -87,6 +89,8 @@ def draw(driver, strokes):
                     int((xa + (xb - xa) * t) * scale) - int((xa + (xb - xa) * (t - 0.25)) * scale),
                     int((ya + (yb - ya) * t) * scale) - int((ya + (yb - ya) * (t - 0.25)) * scale),
                 )
+                if pause:
+                    chain.pause(pause)
         chain.release().perform()
 
 
@@ -107,7 +111,7 @@ def test_a_drawn_seven_is_read_and_its_28x28_image_shown(server, browser, tmp_pa
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
 
     browser.find_element(By.ID, "undo").click()  # the only stroke gone: nothing left to read
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "reading").text == "\u2013")
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "reading").text == "")
     assert browser.find_element(By.ID, "preview").get_attribute("data-ink") == "0"
     draw(browser, [[(280, 100), (280, 470)]])  # a 1
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "reading").text == "1")
@@ -122,6 +126,50 @@ def test_the_page_fits_a_phone(server, browser, tmp_path):
     assert 250 <= pad["width"] <= 390 and abs(pad["width"] - pad["height"]) <= 2  # square, and nearly full width
     draw(browser, [[(280, 100), (280, 470)]])
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "reading").text == "1")
+    # The reading and the model's 28 x 28 view are on the first screen, under the pad, with no scrolling.
+    screen = browser.execute_script("return window.innerHeight")
+    for name in ("reading", "preview"):
+        box = browser.find_element(By.ID, name).rect
+        assert box["y"] + box["height"] <= screen, (name, box, screen)
     shot = os.environ.get("DIGITCLI_SCREENSHOT")
     path = Path(shot).with_name(Path(shot).stem + "-phone.png") if shot else tmp_path / "phone.png"
     assert browser.save_screenshot(str(path))
+
+
+# Every answer held back for 1.5 s, as a slow server or network would: the reading of the 7, begun
+# when the pen is lifted, is still on its way when the button is clicked.
+SLOW_ANSWERS = """
+const fetched = window.fetch;
+window.waiting = 0;
+window.fetch = (url, options) => {
+  window.waiting++;
+  return fetched(url, options)
+    .then((r) => new Promise((done) => setTimeout(() => done(r), 1500)))
+    .finally(() => setTimeout(() => window.waiting--, 100));  // counted out once the page has used it
+};
+"""
+# The button clicked 50 ms after the pen is lifted, timed in the page itself (WebDriver's own
+# round trips would add an unknown delay).
+CLICK_AFTER_STROKE = """
+const button = arguments[0];
+document.getElementById("pad").addEventListener("pointerup", () => setTimeout(() => {
+  window.clickedAt = performance.now();
+  document.getElementById(button).click();
+}, 50), {once: true});
+"""
+
+
+@pytest.mark.parametrize("button", ["clear", "undo"])
+def test_an_answer_in_flight_never_fills_a_pad_cleared_after_the_stroke(server, browser, button):
+    browser.get(server)
+    WebDriverWait(browser, 20).until(lambda d: "robust.keras" in d.find_element(By.ID, "model").text)
+    browser.execute_script(SLOW_ANSWERS)
+    browser.execute_script(CLICK_AFTER_STROKE, button)
+    draw(browser, [[(150, 120), (420, 120), (250, 460)]], pause=0.08)  # read while drawn, as a hand draws
+    WebDriverWait(browser, 5).until(lambda d: d.execute_script("return window.clickedAt !== undefined"))
+    time.sleep(0.5)  # the reading of the 7 has begun by now, and every answer is in when none is waiting
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return window.waiting === 0"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#top .bar") == []
+    assert browser.find_element(By.ID, "preview").get_attribute("data-ink") == "0"
+    assert browser.find_element(By.ID, "reading").text == ""
+    assert browser.find_element(By.ID, "error").text == ""

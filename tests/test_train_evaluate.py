@@ -142,7 +142,7 @@ def test_stale_onnx_is_not_used(trained, tmp_path):
 
 
 @pytest.mark.slow  # trains
-def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, tmp_path):
+def test_existing_output_is_kept_under_a_new_name_even_with_restart(trained, tmp_path):
     import shutil
 
     data, out, _ = trained
@@ -173,7 +173,7 @@ def test_existing_output_is_kept_under_a_new_name_even_with_overwrite(trained, t
     run(*args)
     assert (tmp_path / "m.2.keras").exists() and (tmp_path / "m.1.keras").read_bytes() == before["m.keras"]
     latest = (tmp_path / "m.keras").read_bytes()
-    run(*args, "--overwrite")  # discards an interrupted run's progress; a finished model is still kept
+    run(*args, "--restart")  # discards an interrupted run's progress; a finished model is still kept
     assert (tmp_path / "m.3.keras").read_bytes() == latest
     assert (tmp_path / "m.keras").read_bytes() != latest
 

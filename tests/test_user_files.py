@@ -204,7 +204,7 @@ def test_a_run_that_fails_before_its_first_epoch_does_not_trap_the_next(tmp_path
 
 
 @pytest.mark.slow  # trains
-def test_overwrite_of_interrupted_progress_still_keeps_the_model(tmp_path):
+def test_restart_of_interrupted_progress_still_keeps_the_model(tmp_path):
     pytest.importorskip("tensorflow")
     args = _train_args(tmp_path)
     assert invoke(*args).exit_code == 0
@@ -213,8 +213,8 @@ def test_overwrite_of_interrupted_progress_still_keeps_the_model(tmp_path):
     staging.mkdir()
     (staging / "history.csv").write_text("epoch,accuracy\n1,0.5\n")  # an interrupted run's epoch
     refused = invoke(*args)
-    assert refused.exit_code == 1 and "add --resume to continue it, or --overwrite to discard it" in refused.stderr
-    assert invoke(*args, "--overwrite").exit_code == 0
+    assert refused.exit_code == 1 and "add --resume to continue it, or --restart to discard it" in refused.stderr
+    assert invoke(*args, "--restart").exit_code == 0
     assert (tmp_path / "m.1.keras").read_bytes() == model
 
 

@@ -34,7 +34,7 @@ def test_plot_digits_takes_every_file_of_a_glob(tmp_path, monkeypatch):
         "plot", "--digits", *GLOB, "--labels", SAMPLES / "labels.csv", "--model", DENSE, "-o", tmp_path / "plots"
     )
     assert result.exit_code == 0, result.stderr
-    assert drawn == [(40, "40 of 40 read correctly")]
+    assert drawn == [(40, "dense.keras: 40 of 40 read correctly")]
     assert result.stdout.split() == [str(tmp_path / "plots" / "digits.png")]
 
 

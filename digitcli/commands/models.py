@@ -41,6 +41,11 @@ def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
     # Bad files are reported before MNIST is loaded.
     model_files = [ModelFile.open(path) for path in model_paths([*model, *model_option])]
     raw = load_raw(data)
+    if raw.held_out:  # labelled digits with no test split: say which part is scored, and why
+        note(
+            f"note: scoring {raw.held_out} of {data} ({len(raw.y_test):,} of {len(raw.y_train) + len(raw.y_test):,} "
+            "images), the part that `train --data` holds out as its test set"
+        )
     result, probabilities = run_evaluation(model_files, raw, backend, note=note)
     click.echo(evaluation_report(result, fmt))
     if plots:
@@ -55,7 +60,14 @@ def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
 
 @click.command(context_settings=CONTEXT)
 @model_argument
-@click.option("--format", "fmt", type=click.Choice(list(settings.EXPORT_SUFFIXES)), default="onnx")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(settings.EXPORT_SUFFIXES)),
+    default="onnx",
+    help="onnx: for onnxruntime (what predict-csv uses); litert: a .tflite file for LiteRT, formerly "
+    "TensorFlow Lite (phones, small boards); saved_model: a TensorFlow SavedModel folder.",
+)
 @click.option(
     "-o",
     "--out",
@@ -67,8 +79,10 @@ def evaluate(model, model_option, data, fmt, backend, plots, plot_format):
 def export(model, model_option, fmt, out, overwrite):
     """Export MODEL for inference without Keras (ONNX is what predict-csv uses).
 
-    An existing --out is refused unless --overwrite is given; the model's own NAME.onnx twin is
-    always refreshed."""
+    Every export takes float32 pixels scaled to 0-1 (pixel / 255), 0 = background and 1 = ink, 28 x 28
+    after MNIST's recipe; an ONNX export names its input `pixels` and its output `probabilities` and
+    says so in its metadata. An existing --out is refused unless --overwrite is given; the model's
+    own NAME.onnx twin is always refreshed."""
     from digitcli.inference.export import export as run_export
 
     click.echo(str(run_export(one_model(model, model_option), fmt, out, overwrite)))

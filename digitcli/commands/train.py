@@ -30,11 +30,14 @@ def train(ctx, preset, data, test_data, from_model, mix, mix_size, runs, watch, 
         if value is not None and not str(value).strip():  # "" would mean Keras' MNIST download to load_raw
             raise click.BadParameter("an empty path; give a file or folder", param_hint=name)
     # The options that steer the run rather than the recipe; the rest are the recipe's settings.
-    run = {k: options.pop(k) for k in ("overwrite", "resume", "onnx", "distribute", "replicas", "tensorboard")}
+    steering = ("overwrite", "restart", "resume", "onnx", "distribute", "replicas", "tensorboard")
+    run = {k: options.pop(k) for k in steering}
     options["model"] = options.pop("architecture")
     typed = typed_options(ctx, options)
     chosen = settings_for(options, typed, preset, from_model)
-    out = Path(out or f"{settings.MODEL_DIR}/{preset or chosen.model}.keras")
+    out = Path(out or f"{settings.RUNS_DIR}/{preset or chosen.model}.keras")
+    if run["resume"] and run["restart"]:
+        raise click.UsageError("--resume continues an interrupted run and --restart discards it: give one")
     if run["replicas"] is not None and run["distribute"] != "mirrored":
         raise click.BadParameter("--replicas goes with --distribute mirrored", param_hint="--replicas")
     dist.role(run["distribute"])  # a broken TF_CONFIG is reported before MNIST is loaded

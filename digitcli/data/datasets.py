@@ -5,7 +5,7 @@ None (Keras' own download). Images come back as uint8 (n, 28, 28) with 0 = backg
 uint8 0-9. TensorFlow is imported only for the download.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,9 @@ class RawMnist:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    # How the test set was taken from labelled digits with no test split of their own ("the last
+    # tenth", "a tenth drawn with a fixed seed"); "" for sets that come with one (MNIST).
+    held_out: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    # How the test set was taken from labelled digits with no test split of their own ("the last
+    # tenth", "a tenth drawn with a fixed seed"); "" for sets that come with one (MNIST).
+    held_out: str = ""
 
     def sizes(self):
         return {"train": len(self.y_train), "validation": len(self.y_val), "test": len(self.y_test)}
@@ -161,7 +167,9 @@ def _held_out(images, labels, where, hold_out, shuffle):
         images, labels = images[order], labels[order]
     n_test = max(1, int(n * CSV_TEST_FRACTION)) if hold_out else 0
     cut = n - n_test
-    return _from_arrays(images[:cut], labels[:cut], images[cut:], labels[cut:], where, test_may_be_empty=not hold_out)
+    raw = _from_arrays(images[:cut], labels[:cut], images[cut:], labels[cut:], where, test_may_be_empty=not hold_out)
+    how = "a tenth drawn with a fixed seed" if shuffle else "the last tenth"
+    return replace(raw, held_out=how if hold_out else "")
 
 
 def load_labelled_csv(path, hold_out=True):

@@ -38,11 +38,57 @@ def export_onnx(model, model_path, target=None):
         warnings.simplefilter("ignore")  # tf2onnx's FutureWarnings about NumPy say nothing to a user
         model.export(str(tmp), format="onnx", verbose=False)
         proto = onnx.load(str(tmp))
+        _describe(proto, tuple(model.input_shape[1:]), model.output_shape[-1])
         # Programs other than digitcli read the export: give them the calibrated probabilities too.
         onnx_calibration.bake(proto, modelfile.ModelFile.open(model_path).temperature)
         onnx_calibration.restamp(proto, CHECKPOINT_HASH_KEY, modelfile.sha256(model_path))
+        onnx.checker.check_model(proto)
         onnx.save(proto, str(tmp))
     return target
+
+
+INPUT, OUTPUT, BITS_OUTPUT, BATCH = "pixels", "probabilities", "bits", "batch"
+
+
+def input_notes(shape, outputs=10):
+    """What another program must feed the export and gets back: its metadata_props (and the README's)."""
+    each = "784 values, 28 rows of 28 pixels one after the other" if len(shape) == 1 else "28 x 28 x 1: one channel"
+    output = (
+        f"{OUTPUT}: float32 [{BATCH}, 10], each row the probabilities of the digits 0-9"
+        if outputs == 10
+        else f"{BITS_OUTPUT}: float32 [{BATCH}, 4], each row the digit's 4-bit code, most significant bit "
+        "first, as 4 sigmoid outputs; the reading is the digit whose code is nearest"
+    )
+    return {
+        "digitcli.input": f"{INPUT}: float32 [{BATCH}, {', '.join(map(str, shape))}]; each image {each}",
+        "digitcli.input_scale": "0 to 1: a 0-255 pixel divided by 255 (0-255 values saturate the model)",
+        "digitcli.input_polarity": "0 = background, 1 = ink: a light digit on black, as in MNIST",
+        "digitcli.input_recipe": "MNIST's: the digit cropped, scaled to fit 20 x 20, centred by its mass in 28 x 28",
+        "digitcli.output": output,
+    }
+
+
+def _describe(proto, shape, outputs):
+    """Name the input, the output and the batch axis (Keras' exporter leaves Identity:0 and unk__N),
+    and write down the preprocessing, so a program other than digitcli can use the file alone."""
+    graph = proto.graph
+    renames = {graph.input[0].name: INPUT, graph.output[0].name: OUTPUT if outputs == 10 else BITS_OUTPUT}
+    for node in graph.node:
+        node.input[:] = [renames.get(name, name) for name in node.input]
+        node.output[:] = [renames.get(name, name) for name in node.output]
+    batch = {v.type.tensor_type.shape.dim[0].dim_param for v in (graph.input[0], graph.output[0])} - {""}
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        value.name = renames.get(value.name, value.name)
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in batch:
+                dim.dim_param = BATCH
+    notes = input_notes(shape, outputs)
+    graph.input[0].doc_string = " ".join(notes[k] for k in ("digitcli.input_scale", "digitcli.input_polarity"))
+    graph.output[0].doc_string = notes["digitcli.output"]
+    proto.doc_string = "A digitcli MNIST digit reader. " + "; ".join(notes.values())
+    for key, value in notes.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
 
 
 def _check_target(target, fmt, model_path, overwrite):

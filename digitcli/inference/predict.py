@@ -78,5 +78,7 @@ class _InBlocks:
     def probabilities(self, images):
         if len(images) <= BLOCK:
             return self.predictor.probabilities(images)
-        with self.progress(range(0, len(images), BLOCK), "predicting") as starts:
+        starts = range(0, len(images), BLOCK)
+        sizes = [min(BLOCK, len(images) - i) for i in starts]  # the bar counts images, not blocks
+        with self.progress(starts, "predicting", sizes=sizes) as starts:
             return np.concatenate([self.predictor.probabilities(images[i : i + BLOCK]) for i in starts])

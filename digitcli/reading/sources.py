@@ -21,8 +21,9 @@ class Batch:
     order: list = field(default_factory=list)  # ("ok", index into files) or ("error", index into errors)
 
 
-def no_progress(items, label):
-    """The default `progress`: the items as they are. The CLI's shows a bar on a terminal."""
+def no_progress(items, label, sizes=None):
+    """The default `progress`: the items as they are. The CLI's shows a bar on a terminal (counting
+    `sizes`, the images in each item, when given)."""
     return contextlib.nullcontext(items)
 
 

@@ -235,37 +235,33 @@ def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60, m
     return written
 
 
-def draw_prepared(prepared):
-    """Before and after for `prepare --show`: the photo with a box round each digit found, then each
-    digit as the model will see it."""
+def draw_prepared(prepared, per_row=10):
+    """Before and after for `prepare --show`: the photo across the top with a box round each digit
+    found, then each digit as the model will see it, up to `per_row` to a row. (Side by side, a photo
+    of ten digits shrank to a thumbnail beside them.)"""
     from matplotlib.patches import Rectangle
 
     k = len(prepared.digits)
-    fig = _figure(figsize=(4 + 1.6 * k, 3.6))
-    grid = fig.add_gridspec(1, k + 2, width_ratios=[2.5, 0.2] + [1] * k)
-    page = fig.add_subplot(grid[0, 0])
+    columns, rows = max(1, min(k, per_row)), max(1, -(-k // per_row))
+    width = max(6.0, 1.3 * columns)
+    height, breadth = prepared.gray.shape[:2]
+    photo = min(max(width * height / breadth, 1.5), 6.0)  # inches: the page as wide as the figure, within reason
+    fig = _figure(figsize=(width, photo + 1.6 * rows), layout="constrained")
+    grid = fig.add_gridspec(1 + rows, columns, height_ratios=[photo] + [1.6] * rows)
+    page = fig.add_subplot(grid[0, :])
     page.imshow(prepared.gray, cmap="gray", vmin=0, vmax=255)
     for i, mask in enumerate(prepared.masks, 1):
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        page.add_patch(
-            Rectangle(
-                (cols[0] - 0.5, rows[0] - 0.5),
-                cols[-1] - cols[0] + 1,
-                rows[-1] - rows[0] + 1,
-                fill=False,
-                edgecolor="crimson",
-                linewidth=1.5,
-            )
-        )
-        page.text(cols[0], rows[0] - 3, str(i), color="crimson", fontsize=9, va="bottom")
+        ys, xs = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = (xs[0] - 0.5, ys[0] - 0.5), xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1
+        page.add_patch(Rectangle(*box, fill=False, edgecolor="crimson", linewidth=1.5))
+        page.text(xs[0], ys[0] - 3, str(i), color="crimson", fontsize=9, va="bottom")
     page.set_title(Path(prepared.name).name, fontsize=9, pad=14)
     page.set_axis_off()
     for i, digit in enumerate(prepared.digits):
-        ax = fig.add_subplot(grid[0, i + 2])
-        ax.matshow(digit, cmap="binary", vmin=0, vmax=255)
+        ax = fig.add_subplot(grid[1 + i // per_row, i % per_row])
+        ax.imshow(digit, cmap="binary", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(f"digit {i + 1}\n28 x 28", fontsize=8)
         ax.set_axis_off()
-    fig.tight_layout()
     return fig
 
 
@@ -286,5 +282,6 @@ def plot_digit_files(arguments, labels_value, model, path, note=to_stderr):
         truth = truth[:MAX_PLOT_DIGITS] if truth is not None else None
     titles, wrong = prediction_titles([r["prediction"] for r in records], [r["confidence"] for r in records], truth)
     right, judged = accuracy(records)
-    suptitle = f"{right} of {judged} read correctly" if judged else None
-    return save(draw_digits(images, titles, wrong, suptitle=suptitle), path)
+    # Titled with the model's name always: a grid of readings says little without whose they are.
+    read = f"{right} of {judged} read correctly" if judged else f"{len(images)} digit{'s' * (len(images) != 1)} read"
+    return save(draw_digits(images, titles, wrong, suptitle=f"{Path(model).name}: {read}"), path)

@@ -115,11 +115,23 @@ def evaluation_rows(result):
     return rows, ["digit", "images", "accuracy", "nll", "ece"] + [f"pred_{p}" for p in range(10)]
 
 
-def presets_text(rows):
-    """`digitcli presets` for people: each recipe, what it reproduces, and the target."""
+def presets_text(rows, width=None):
+    """`digitcli presets` for people: each recipe, what it reproduces, and the target, wrapped to the
+    terminal's width (at most 100 characters: longer lines are hard to read)."""
+    import shutil
+    import textwrap
+
+    width = width or max(60, min(100, shutil.get_terminal_size((100, 24)).columns))
+    indent = " " * 15
     return "\n".join(
-        f"{row['preset']:14s} {row['recipe']}\n{'':14s} expect {row['reproduces']}; "
-        f"this project's target {100 * row['target']:.1f}%"
+        textwrap.fill(f"{row['preset']:14s} {row['recipe']}", width, subsequent_indent=indent)
+        + "\n"
+        + textwrap.fill(
+            f"expect {row['reproduces']}; this project's target {100 * row['target']:.1f}%",
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+        )
         for row in rows
     )
 

@@ -8,6 +8,7 @@ the record on disk names weights that are complete on disk.
 
 import json
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -141,3 +142,23 @@ class WatchSet(keras.callbacks.Callback):
             return
         loss, accuracy = self.model.evaluate(self.x, self.y, batch_size=1024, verbose=0)[:2]
         logs["watch_loss"], logs["watch_accuracy"] = float(loss), float(accuracy)
+
+
+class TrainingTime(keras.callbacks.Callback):
+    """Seconds spent training, every session of a resumed run together: the total so far is kept in
+    `path` after each epoch, so that a --resume reports the whole run's time, not its own part."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        try:
+            self.before = float(json.loads(self.path.read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.before = 0.0
+        self.start = time.perf_counter()  # made just before fit(), whose set-up counts too
+
+    def total(self):
+        return self.before + time.perf_counter() - self.start
+
+    def on_epoch_end(self, epoch, logs=None):
+        fileio.write_json(self.path, {"seconds": self.total()})

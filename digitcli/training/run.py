@@ -8,7 +8,6 @@ resume, keeping earlier models) is in `rundir`; stop signals in `stopping`.
 import contextlib
 import shutil
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +29,7 @@ def train(
     out,
     *,
     resume=False,
+    restart=False,
     overwrite=False,
     verbose=1,
     export_onnx=True,
@@ -58,13 +58,13 @@ def train(
         if role.chief:
             rundir.check_out(out)
             stack.enter_context(fileio.exclusive_lock(out))
-            created = rundir.prepare(out, staging, wanted, resume, overwrite, note)
+            created = rundir.prepare(out, staging, wanted, resume, restart or overwrite, note)
             if created == "finished":
                 return modelfile.read_metadata(out)
         try:
             if tensorboard and role.chief:  # the chief alone writes logs, as it alone writes the model
                 callbacks = [*callbacks, fitting.tensorboard(tensorboard)]
-            run = _Run(settings, dataset, out, staging, role, note, resumed=not created, watch=watch)
+            run = _Run(settings, dataset, out, staging, role, note, not created, watch, keep_earlier=not overwrite)
             run.log_dir = tensorboard if role.chief else None
             return run.execute(verbose, export_onnx, callbacks, replicas)
         except TrainingInterrupted:
@@ -78,9 +78,10 @@ def train(
 class _Run:
     """One training run inside its staging folder."""
 
-    def __init__(self, settings, dataset, out, staging, role, note, resumed, watch=None):
+    def __init__(self, settings, dataset, out, staging, role, note, resumed, watch=None, keep_earlier=True):
         self.settings, self.dataset, self.out, self.staging = settings, dataset, out, staging
         self.role, self.note, self.resumed, self.watch = role, note, resumed, watch
+        self.keep_earlier = keep_earlier  # False with --overwrite: the model at `out` is replaced
 
     def execute(self, verbose, export_onnx, callbacks, replicas):
         from digitcli.quiet import import_tensorflow
@@ -104,7 +105,7 @@ class _Run:
         if not self.role.chief:
             return {**metadata, "saved": False, "task": self.role.task}
         staged = rundir.stage_outputs(model, self.staging, self.out, metadata, history, export_onnx, self.note)
-        kept_as = rundir.publish(staged, self.out)
+        kept_as = rundir.publish(staged, self.out, keep=self.keep_earlier)
         if kept_as:
             self.note(f"kept the earlier {self.out} as {kept_as}")
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -173,7 +174,7 @@ class _Run:
 
         from digitcli.nets.optimizers import targets
         from digitcli.training import distribute as dist
-        from digitcli.training.callbacks import AtomicBackup, BestWeights, HistoryLog, WatchSet
+        from digitcli.training.callbacks import AtomicBackup, BestWeights, HistoryLog, TrainingTime, WatchSet
 
         shape = model.input_shape[1:]
         x_train, y_train = model_input(images, shape), targets(labels, self.settings)
@@ -190,7 +191,7 @@ class _Run:
         log = HistoryLog(self.staging / "history.csv")
         best = BestWeights(self.staging, self.monitor)
         backup = AtomicBackup(self.staging / "backup")
-        start = time.perf_counter()
+        clock = TrainingTime(self.staging / "seconds.json")
         stop = StopRequest()
         try:
             # Keras writes its progress bar to stdout; stdout is for results, so send it to stderr.
@@ -201,7 +202,7 @@ class _Run:
                     epochs=self.settings.epochs,
                     validation_data=validation,
                     validation_batch_size=1024,
-                    callbacks=[*watching, log, best, backup, stop.callback(keras), *callbacks],
+                    callbacks=[*watching, log, best, backup, clock, stop.callback(keras), *callbacks],
                     verbose=verbose,
                 )
         except OSError as exc:  # writing the backup, best weights or log: full disk and the like
@@ -224,7 +225,7 @@ class _Run:
                 f"in {self.staging}. Run the same command with --resume to continue.",
                 stop.signum,
             ) from None
-        return time.perf_counter() - start, best
+        return clock.total(), best
 
     def _restore_best(self, model, best, history):
         kept = best.saved()

@@ -31,7 +31,7 @@ def has_progress(staging):
     return bool(histories.read_csv(staging / "history.csv")) or (staging / "backup" / "state.json").exists()
 
 
-def prepare(out, staging, wanted, resume, overwrite, note):
+def prepare(out, staging, wanted, resume, restart, note):
     """Make or reuse the staging folder: True when this run created it, False when it resumes one,
     "finished" when the run to resume had already saved its model."""
     check_out(out)
@@ -53,10 +53,10 @@ def prepare(out, staging, wanted, resume, overwrite, note):
         note(f"resuming the interrupted run saved in {staging}")
         return False
     if staging.exists():
-        if has_progress(staging) and not overwrite:
+        if has_progress(staging) and not restart:
             raise OutputError(
                 f"an interrupted run of {out} left its progress in {staging}; add --resume to "
-                "continue it, or --overwrite to discard it and start over"
+                "continue it, or --restart to discard it and start over"
             )
         # Either the user said to discard it, or it holds no completed epoch: nothing to lose.
         shutil.rmtree(staging)
@@ -198,10 +198,12 @@ def _taken(out, n, suffix):
         return True
 
 
-def publish(staged, out):
+def publish(staged, out, keep=True):
     """Move the staged files into place. An existing model and its sidecars are kept as NAME.N.*
     (never replaced: hard links keep them while the new files are renamed over the old names), and a
-    failure puts everything back as it was. Returns the kept model's path, or None."""
+    failure puts everything back as it was. Returns the kept model's path, or None. With keep=False
+    (--overwrite) the NAME.N.* links are made all the same, for that putting back, and removed once
+    the new files are in place."""
     n = _free_number(out)
     kept = {}
     try:
@@ -234,6 +236,10 @@ def publish(staged, out):
         for path in kept.values():  # the rest never moved: drop their second names
             path.unlink(missing_ok=True)
         raise fileio.explain_os_error(out, exc) from None
+    if not keep:
+        for path in kept.values():
+            path.unlink(missing_ok=True)
+        return None
     return kept.get(".keras")
 
 

@@ -8,8 +8,10 @@ const strokes = [];          // each stroke: a list of [x, y] in canvas pixels
 let photo = null;            // an uploaded image, drawn under the strokes
 let drawing = null;          // the stroke under way
 let pending = null;          // a prediction request waiting to be sent
-let inFlight = false;
-let sequence = 0;            // answers to older requests are dropped
+let request = null;          // the request in flight: {generation, controller}
+// Bumped by every edit that makes earlier answers wrong (a new stroke, Undo, Clear, an upload): an
+// answer is shown only if no such edit came after its request, and the edit aborts the request.
+let generation = 0;
 
 const LINE = pad.width / 16; // MNIST's strokes are about a tenth of a digit's height
 
@@ -50,6 +52,7 @@ pad.addEventListener("pointerdown", (event) => {
   pad.setPointerCapture(event.pointerId);
   drawing = [point(event)];
   strokes.push(drawing);
+  edited();
   paint();
 });
 pad.addEventListener("pointermove", (event) => {
@@ -68,12 +71,14 @@ for (const name of ["pointerup", "pointercancel"]) {
 
 document.getElementById("undo").addEventListener("click", () => {
   if (strokes.length) strokes.pop(); else photo = null;
+  edited();
   paint();
   schedule(0);
 });
 document.getElementById("clear").addEventListener("click", () => {
   strokes.length = 0;
   photo = null;
+  edited();
   paint();
   schedule(0);
 });
@@ -81,33 +86,47 @@ document.getElementById("file").addEventListener("change", async (event) => {
   const file = event.target.files[0];
   if (!file) return;
   strokes.length = 0;
+  edited();
+  const mine = generation;
   photo = await createImageBitmap(file).catch(() => null);
-  paint();
   event.target.value = "";
+  if (mine !== generation) return;  // drawn on, or cleared, while the photo was decoding
+  paint();
   send(file, file.type || "application/octet-stream");  // the photo itself, read like predict-image
 });
+
+function edited() {
+  generation++;
+  if (request) request.controller.abort();
+  request = null;
+  if (!strokes.length && !photo) show(null);  // an empty pad reads as nothing, at once
+}
 
 function schedule(delay) {
   if (pending) return;
   pending = setTimeout(() => {
     pending = null;
     if (!strokes.length && !photo) return show(null);
-    if (inFlight) return schedule(100);
-    pad.toBlob((blob) => send(blob, "image/png"), "image/png");
+    if (request) return schedule(100);
+    const mine = generation;
+    pad.toBlob((blob) => { if (mine === generation) send(blob, "image/png"); }, "image/png");
   }, delay);
 }
 
 async function send(body, type) {
-  const mine = ++sequence;
-  inFlight = true;
+  const mine = {generation, controller: new AbortController()};
+  if (request) request.controller.abort();
+  request = mine;
+  const current = () => request === mine && mine.generation === generation;
   try {
-    const response = await fetch("/api/predict?top_k=3", {method: "POST", headers: {"Content-Type": type}, body});
+    const response = await fetch("/api/predict?top_k=3",
+                                 {method: "POST", headers: {"Content-Type": type}, body, signal: mine.controller.signal});
     const answer = await response.json();
-    if (mine === sequence) show(answer);
+    if (current()) show(answer);
   } catch (error) {
-    if (mine === sequence) show({error: "the server did not answer (" + error.message + ")"});
+    if (current() && error.name !== "AbortError") show({error: "the server did not answer (" + error.message + ")"});
   } finally {
-    inFlight = false;
+    if (request === mine) request = null;
   }
 }
 
@@ -120,7 +139,8 @@ function show(answer) {
   preview.replaceChildren();
   preview.dataset.ink = "0";
   error.textContent = "";
-  reading.textContent = "\u2013";
+  reading.textContent = "";  // empty: the style sheet shows a quiet "draw a digit" in its place
+  reading.title = "";
   if (!answer) return;
   const record = answer.records ? answer.records[0] : null;
   if (answer.error || (record && record.error)) {
