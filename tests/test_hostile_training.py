@@ -117,6 +117,20 @@ def test_tensorboard_under_a_file_is_refused_before_training(tmp_path, data):
     assert no_training_began(tmp_path / "m.keras")
 
 
+def test_a_read_only_tensorboard_folder_is_refused_before_training(tmp_path, data, monkeypatch):
+    pytest.importorskip("tensorflow")
+    from digitcli.training import fitting
+
+    def read_only(*args, **kwargs):  # root writes anywhere, so a read-only mount is simulated
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(fitting.tempfile, "TemporaryFile", read_only)
+    result = invoke(*train_args(data, tmp_path / "m.keras", "--tensorboard", tmp_path / "tb"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'tb'}: cannot write here (Read-only file system)" in result.stderr
+    assert no_training_began(tmp_path / "m.keras")
+
+
 def test_a_symlinked_staging_folder_is_refused_and_left_alone(tmp_path, data):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

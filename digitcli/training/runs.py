@@ -30,8 +30,8 @@ def _finished(path, settings, dataset):
     data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
     if data.get("fingerprint") != dataset.fingerprint():
         raise UsageProblem(
-            f"cannot resume: {path} was trained on other data ({data.get('source')}); give the same --data, "
-            "--limit and --validation-size, or leave out --resume to train every run afresh",
+            f"cannot resume: {path} was trained on other data ({data.get('source', 'not recorded')}); "
+            "give the same --data, --limit and --validation-size, or leave out --resume to train every run afresh",
             "--resume",
         )
     return True
