@@ -254,4 +254,4 @@ def typed_options(ctx, names):
     from click.core import ParameterSource
 
     given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    return {name for name in names if ctx.get_parameter_source("architecture" if name == "model" else name) in given}
+    return {name for name in names if ctx.get_parameter_source(name) in given}

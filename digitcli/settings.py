@@ -107,6 +107,9 @@ SIDECARS = (".json", ".history.csv", ".onnx")
 # Training steps run per call into TensorFlow. Per-step Python overhead dominates the small MNIST
 # networks on a CPU; 128 steps per call cut seed001's epoch to about 0.57x (bench/levers.py).
 STEPS_PER_EXECUTION = 128
+# Images per call when a model is only evaluated or predicts (no gradients): larger than any
+# training batch, small enough for any machine's memory.
+EVAL_BATCH_SIZE = 1024
 
 # --hidden sizes above this cannot be trained on the machines digitcli is for (a 10^9-unit layer
 # crashed TensorFlow at build time).
@@ -115,6 +118,11 @@ MAX_LAYER_UNITS = 16_384
 MAX_PLOT_DIGITS = 400  # plot --digits draws at most a 40 x 10 grid
 
 FORMATS = ("table", "csv", "json")
+PLOTS_DIR = "plots"  # plot -o
+PREPARED_DIR = "prepared"  # prepare -o
+SERVE_HOST, SERVE_PORT = "127.0.0.1", 8000
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MAX_BODY_BYTES = 8 << 20  # a request body: a phone photo is a few MB, a digit CSV a few kB
 # Photos predict-image and prepare read, and the API takes as image/* bodies (Pillow decodes them).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 PLOT_FORMATS = ("png", "svg", "pdf")

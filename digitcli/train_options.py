@@ -30,7 +30,6 @@ _TRAIN_OPTIONS = [
     ),
     click.option(
         "--model",
-        "architecture",
         type=click.Choice(settings.ARCHITECTURES),
         default=settings.ARCHITECTURE,
         help="Architecture from the model registry.",

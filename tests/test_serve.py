@@ -20,7 +20,8 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
 from digitcli.inference.modelfile import ModelFile  # noqa: E402
-from digitcli.serve.app import MAX_BODY_BYTES, create_app  # noqa: E402
+from digitcli.serve.app import create_app  # noqa: E402
+from digitcli.settings import MAX_BODY_BYTES  # noqa: E402
 
 
 @pytest.fixture(scope="module")

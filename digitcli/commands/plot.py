@@ -19,7 +19,12 @@ from digitcli.errors import OutputError
 @click.command(context_settings=CONTEXT)
 @click.argument("sources", nargs=-1, type=click.Path(), metavar="[MODEL_OR_HISTORY]...")
 @click.option(
-    "-o", "--out", "out_dir", type=click.Path(file_okay=False), default="plots", help="Folder for the pictures."
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=settings.PLOTS_DIR,
+    help="Folder for the pictures.",
 )
 @click.option("--format", "fmt", type=click.Choice(settings.PLOT_FORMATS), default="png")
 @click.option(

@@ -108,7 +108,7 @@ def _one_copy_each(records):
 @click.option(
     "-o",
     "--out",
-    default="prepared",
+    default=settings.PREPARED_DIR,
     type=click.Path(),
     help="A folder (one 28x28 CSV per digit) or a FILE.csv (one row of 784 per digit).",
 )

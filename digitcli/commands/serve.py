@@ -2,6 +2,7 @@
 
 import click
 
+from digitcli import settings
 from digitcli.cliparams import (
     CONTEXT,
     backend_option,
@@ -12,8 +13,8 @@ from digitcli.cliparams import (
 
 @click.command(context_settings=CONTEXT)
 @model_option()
-@click.option("--host", default="127.0.0.1", help="Address to listen on; 0.0.0.0 lets other machines in.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, help="0 picks a free port.")
+@click.option("--host", default=settings.SERVE_HOST, help="Address to listen on; 0.0.0.0 lets other machines in.")
+@click.option("--port", type=click.IntRange(0, 65535), default=settings.SERVE_PORT, help="0 picks a free port.")
 @backend_option
 def serve(model, host, port, backend):
     """Serve a page to draw digits on, and an HTTP API (POST /api/predict) for pipelines.

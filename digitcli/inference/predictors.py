@@ -13,6 +13,7 @@ from digitcli.errors import ModelFileError, to_stderr
 from digitcli.inference import modelfile, onnx_calibration
 from digitcli.inference.calibration import apply_temperature
 from digitcli.pixels import model_input
+from digitcli.settings import EVAL_BATCH_SIZE
 
 
 def _check_output(path, shape):
@@ -60,7 +61,9 @@ class KerasPredictor:
         if len(images) == 0:
             return _NONE, _NONE
         x = model_input(images, self.input_shape)
-        out = digits_from_outputs(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
+        out = digits_from_outputs(
+            np.asarray(self.model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0), dtype=np.float32)
+        )
         return out, apply_temperature(out, self.temperature)
 
 

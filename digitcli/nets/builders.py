@@ -9,7 +9,6 @@ from digitcli.settings import MODEL_DEFAULTS
 # MNIST's pixel mean and standard deviation on [0, 1]: the cnn normalises its input with them inside
 # the model, so every caller (CSV, photo, ONNX) keeps feeding plain [0, 1] pixels.
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-INITS = ("glorot", "normal", "fan-in")
 
 
 def _reg(l2):

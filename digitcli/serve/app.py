@@ -24,8 +24,8 @@ from starlette.routing import Route
 
 from digitcli.errors import DigitcliError
 from digitcli.reading import pipeline
+from digitcli.settings import MAX_BODY_BYTES
 
-MAX_BODY_BYTES = 8 << 20  # a phone photo is a few MB; a digit CSV a few kB
 # A photo may take 200-300 MB while it is decoded (50 megapixels, the most read): one at a time keeps
 # the server's memory bounded whatever the clients send. Digit CSVs are small and not held back.
 PHOTOS_AT_ONCE = 1

@@ -7,8 +7,7 @@ import signal
 import socket
 
 from digitcli.errors import OutputError, to_stderr
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+from digitcli.settings import LOOPBACK
 
 
 def bind(host, port):

@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 
 from digitcli import fileio
+from digitcli.settings import EVAL_BATCH_SIZE
 from digitcli.training import history as histories
 
 
@@ -140,7 +141,7 @@ class WatchSet(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        loss, accuracy = self.model.evaluate(self.x, self.y, batch_size=1024, verbose=0)[:2]
+        loss, accuracy = self.model.evaluate(self.x, self.y, batch_size=EVAL_BATCH_SIZE, verbose=0)[:2]
         logs["watch_loss"], logs["watch_accuracy"] = float(loss), float(accuracy)
 
 

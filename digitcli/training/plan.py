@@ -2,11 +2,34 @@
 fine-tune, and the options typed; then the data those settings ask for."""
 
 import dataclasses
+from pathlib import Path
 
 from digitcli import settings as choices
 from digitcli.errors import UsageProblem
 
 SMALL_SET = 20_000  # below this many training images, a tenth of them validate by default
+
+
+# The options of `train` that steer the run rather than the recipe; the rest are TrainSettings.
+STEERING = ("overwrite", "restart", "resume", "onnx", "distribute", "replicas", "tensorboard")
+
+
+def plan_run(options, typed, preset=None, from_model=None, out=None, **paths):
+    """The one place a run's settings are worked out from `train`'s options (the names in `typed` were
+    given by the user): (TrainSettings, the output path, the options that steer the run). `paths`
+    are the data paths besides --data (test_data, mix, watch), checked here with --from."""
+    for name, value in {**paths, "from": from_model}.items():
+        if value is not None and not str(value).strip():  # "" would mean Keras' MNIST download to load_raw
+            raise UsageProblem("an empty path; give a file or folder", "--" + name.replace("_", "-"))
+    options = dict(options)
+    run = {k: options.pop(k) for k in STEERING}
+    if run["resume"] and run["restart"]:
+        raise UsageProblem("--resume continues an interrupted run and --restart discards it: give one", "--restart")
+    if run["replicas"] is not None and run["distribute"] != "mirrored":
+        raise UsageProblem("--replicas goes with --distribute mirrored", "--replicas")
+    chosen = settings_for(options, typed, preset, from_model)
+    out = Path(out or f"{choices.RUNS_DIR}/{preset or chosen.model}.keras")
+    return chosen, out, run
 
 
 def settings_for(options, typed, preset=None, from_model=None):

@@ -201,7 +201,7 @@ class _Run:
                     **fitting.fit_inputs(x_train, y_train, self.settings),
                     epochs=self.settings.epochs,
                     validation_data=validation,
-                    validation_batch_size=1024,
+                    validation_batch_size=choices.EVAL_BATCH_SIZE,
                     callbacks=[*watching, log, best, backup, clock, stop.callback(keras), *callbacks],
                     verbose=verbose,
                 )
@@ -243,7 +243,9 @@ class _Run:
 
         def predict(images):
             with contextlib.redirect_stdout(sys.stderr):
-                return digits_from_outputs(model.predict(model_input(images, shape), batch_size=1024, verbose=0))
+                return digits_from_outputs(
+                    model.predict(model_input(images, shape), batch_size=choices.EVAL_BATCH_SIZE, verbose=0)
+                )
 
         # The test scores are those of the calibrated probabilities, as `evaluate` reports them.
         scores = measured(predict, data)
