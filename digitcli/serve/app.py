@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from digitcli.errors import DigitcliError
 from digitcli.reading import pipeline
+from digitcli.serve.models import Served
 
 MAX_BODY_BYTES = 8 << 20  # a phone photo is a few MB; a digit CSV a few kB
 ASSETS = {
@@ -69,30 +70,25 @@ def _number(request, name, kind, low, high, default):
     return value
 
 
-def create_app(model_file, predictor):
-    """The Starlette application for an opened ModelFile and its predictor."""
+def create_app(model_file, predictor, teach=None):
+    """The Starlette application for an opened ModelFile and its predictor; with `teach` (a
+    serve.teach.TeachConfig), the collecting and fine-tuning API too."""
     pages = {
         path: (resources.files("digitcli.serve").joinpath("static", name).read_bytes(), kind)
         for path, (name, kind) in ASSETS.items()
     }
-    model_info = {k: v for k, v in model_file.metadata.items() if k != "history"}
-    model_info.update(
-        {
-            "file": model_file.path.name,
-            "backend": predictor.backend,
-            "epochs": len(model_file.metadata.get("history", [])),
-        }
-    )
+    served = Served(model_file, predictor)  # each request reads served.current once (serve/models.py)
 
     async def asset(request):
         content, kind = pages[request.url.path]
         return Response(content, media_type=kind, headers={"Cache-Control": "no-cache"})
 
     async def health(request):
-        return JSONResponse({"status": "ok", "model": model_file.path.name, "backend": predictor.backend})
+        pair = served.current
+        return JSONResponse({"status": "ok", "model": pair.model_file.path.name, "backend": pair.predictor.backend})
 
     async def model(request):
-        return JSONResponse(model_info)
+        return JSONResponse({**served.current.info, "collect": teach is not None})
 
     async def predict(request: Request):
         try:
@@ -100,7 +96,7 @@ def create_app(model_file, predictor):
             min_confidence = _number(request, "min_confidence", float, 0.0, 1.0, 0.0)
             kind = request.headers.get("content-type", "")
             body = await _body(request)
-            return JSONResponse(pipeline.answer_body(body, kind, predictor, top_k, min_confidence))
+            return JSONResponse(pipeline.answer_body(body, kind, served.current.predictor, top_k, min_confidence))
         except BodyProblem as exc:
             return _error(exc.status, str(exc))
         except pipeline.UnsupportedType as exc:
@@ -114,4 +110,11 @@ def create_app(model_file, predictor):
         Route("/api/model", model),
         Route("/api/predict", predict, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.served = served
+    if teach is not None:
+        from digitcli.serve.teach import teach_routes
+
+        extra, app.state.finetune = teach_routes(served, teach)
+        app.router.routes.extend(extra)
+    return app
