@@ -65,9 +65,9 @@ def png_of(digit):
 class SampleStore:
     """The collected samples of one folder. Safe to call from several threads."""
 
-    def __init__(self, folder, max_samples=MAX_SAMPLES):
+    def __init__(self, folder, max_samples=None):
         self.folder = Path(folder)
-        self.max_samples = max_samples
+        self.max_samples = max_samples or MAX_SAMPLES
         self._lock = threading.Lock()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,7 @@ def prepared_digit(body, content_type):
     from digitcli.reading.digit_csv import blank
 
     # count=1: the drawing is one digit, whatever gaps its strokes leave
-    _, batch = pipeline.read_body(body, content_type, count=1)
+    _, batch = pipeline.read_body(body, content_type, **({"count": 1} if content_type.startswith("image/") else {}))
     digits = pipeline.digits_of(batch)
     if len(digits) != 1:
         raise InputFileError(f"the body holds {len(digits)} digits; keep one digit at a time")
