@@ -150,7 +150,10 @@ def teach_routes(served, config):
         if not isinstance(path, str) or not path:
             return _error(400, 'give {"path": MODEL} (a model a fine-tune published) or {"path": "previous"}')
         try:
-            pair = await run_in_threadpool(served.switch_back if path == "previous" else served.activate, path)
+            if path == "previous":
+                pair = served.switch_back()  # no loading: both pairs are in memory
+            else:
+                pair = await run_in_threadpool(served.activate, path)
         except NotAllowed as exc:
             return _error(400, str(exc))
         except DigitcliError as exc:
