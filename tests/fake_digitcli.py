@@ -31,7 +31,8 @@ def main(args):
         return 0
     epochs = int(option(args, "--epochs"))
     for epoch in range(1, epochs + 1):
-        print(f"Epoch {epoch}/{epochs}", file=sys.stderr, flush=True)
+        if epochs > 1:  # as Keras: no "Epoch 1/1"
+            print(f"Epoch {epoch}/{epochs}", file=sys.stderr, flush=True)
         time.sleep(float(os.environ.get("FAKE_TRAIN_SLEEP", "0")))
         print(f"2/2 - 0s - accuracy: 0.9 - loss: 0.3 - val_accuracy: 0.{epoch} - val_loss: 0.5", file=sys.stderr)
     if os.environ.get("FAKE_TRAIN_FAIL"):

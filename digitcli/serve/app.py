@@ -27,6 +27,7 @@ MAX_BODY_BYTES = 8 << 20  # a phone photo is a few MB; a digit CSV a few kB
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/teach.js": ("teach.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

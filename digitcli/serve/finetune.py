@@ -120,15 +120,18 @@ class FineTune:
         self._worker(command, self._progress)
 
     def _progress(self, line):
+        """Follow train's stderr: Keras' "Epoch k/N" (printed only when N > 1), and a line of metrics
+        when each epoch ends."""
         started = EPOCH_STARTED.match(line)
-        if started:
-            self._update(epoch=int(started.group(1)), epochs=int(started.group(2)))
-            return
         accuracy = VAL_ACCURACY.search(line)
         kept = KEPT.match(line)
         with self._lock:
+            if started:
+                self._state["epoch"] = int(started.group(1))
             if accuracy:
-                self._state["progress"].append({"epoch": self._state["epoch"], "val_accuracy": float(accuracy[1])})
+                done = len(self._state["progress"]) + 1
+                self._state["progress"].append({"epoch": done, "val_accuracy": float(accuracy[1])})
+                self._state["epoch"] = max(self._state["epoch"], done)
             if kept:
                 self._state["kept"] = kept.group(2)
 
