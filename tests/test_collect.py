@@ -3,6 +3,7 @@
 sizes and counts."""
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -181,3 +182,44 @@ def test_a_folder_with_a_foreign_labels_file_is_refused(tmp_path):
     (tmp_path / "labels.csv").write_text("name;digit\na;1\n")
     with pytest.raises(DataError, match="labels.csv: not a `file,label` labels file"):
         collect.SampleStore(tmp_path)
+
+
+def test_the_serve_command_refuses_a_token_without_collect_and_a_missing_mix(tmp_path):
+    from conftest import cli_run
+
+    alone = cli_run("serve", "--token", "abc", code=2)
+    assert "--token protects the --collect API" in alone.stderr
+    missing = cli_run("serve", "--collect", tmp_path / "mine", "--mix", tmp_path / "nowhere", code=2)
+    assert "nowhere: no such file or folder" in missing.stderr and not (tmp_path / "mine").exists()
+
+
+@pytest.mark.slow
+def test_off_loopback_the_server_makes_up_a_token_and_prints_it(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from conftest import ROOT
+
+    command = [sys.executable, "-m", "digitcli", "serve", "--model", SHIPPED_DENSE, "--host", "0.0.0.0", "--port", "0"]
+    proc = subprocess.Popen(
+        [*map(str, command), "--collect", str(tmp_path)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for line in proc.stderr:
+            found = re.search(r"http://[\d.]+:(\d+)/\?token=([\w-]+)", line)
+            if found:
+                break
+        port, token = found.groups()
+        url = f"http://127.0.0.1:{port}/api/samples"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url)
+        assert refused.value.code == 401
+        listing = json.loads(urllib.request.urlopen(f"{url}?token={token}").read())
+        assert listing["count"] == 0 and listing["folder"] == str(tmp_path)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0

@@ -14,6 +14,7 @@ work (reading a drawing, writing files, loading a model) runs in worker threads.
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -68,15 +69,8 @@ def _kind(request):
 
 
 def teach_routes(served, config):
-    """The routes, over one SampleStore and one FineTune for the server's life."""
-    import os
-    from pathlib import Path
-
-    store = SampleStore(config.folder)
-    out = config.out or os.path.join(config.folder, "models", "tuned.keras")
-    job = FineTune(store, served, config.mix, out, config.launcher)
-    if Path(out).exists():
-        served.allow(out)  # an earlier session's fine-tune: switching to it is allowed again
+    """(routes, the FineTune job): over one SampleStore and one FineTune for the server's life."""
+    api = TeachApi(served, config)
 
     def guarded(handler):
         async def checked(request):
@@ -87,7 +81,30 @@ def teach_routes(served, config):
 
         return checked
 
-    async def add_sample(request):
+    return [
+        Route("/api/samples", guarded(api.add_sample), methods=["POST"]),
+        Route("/api/samples", guarded(api.list_samples), methods=["GET"]),
+        Route("/api/samples.csv", guarded(api.export), methods=["GET"]),
+        Route("/api/samples/{sample}/drawing", guarded(api.drawing), methods=["GET"]),
+        Route("/api/samples/{sample}", guarded(api.delete_sample), methods=["DELETE"]),
+        Route("/api/finetune", guarded(api.start_finetune), methods=["POST"]),
+        Route("/api/finetune", guarded(api.finetune_state), methods=["GET"]),
+        Route("/api/model/activate", guarded(api.activate), methods=["POST"]),
+    ], api.job
+
+
+class TeachApi:
+    """The handlers. Each is a coroutine of a request, answering JSON (or the CSV, or a PNG)."""
+
+    def __init__(self, served, config):
+        self.served = served
+        self.store = SampleStore(config.folder)
+        out = Path(config.out or Path(config.folder) / "models" / "tuned.keras")
+        self.job = FineTune(self.store, served, config.mix, out, config.launcher)
+        if out.exists():
+            served.allow(out)  # an earlier session's fine-tune: switching to it is allowed again
+
+    async def add_sample(self, request):
         label = request.query_params.get("label", "")
         if not (label.isdigit() and len(label) == 1):
             return _error(400, f"label={label!r}: give the digit drawn, ?label=0 ... ?label=9")
@@ -100,34 +117,34 @@ def teach_routes(served, config):
         if not body:
             return _error(400, "empty body; send the drawing (image/png) or a digit CSV (text/csv)")
         try:
-            entry = await run_in_threadpool(_keep, store, int(label), body, kind)
+            entry = await run_in_threadpool(_keep, self.store, int(label), body, kind)
         except Full as exc:
             return _error(409, str(exc))
         except DigitcliError as exc:
             return _error(422, str(exc))
-        return JSONResponse({"sample": entry, **_counts(store)}, status_code=201, headers=NO_STORE)
+        return JSONResponse({"sample": entry, **_counts(self.store)}, status_code=201, headers=NO_STORE)
 
-    async def list_samples(request):
-        return JSONResponse(store.listing(), headers=NO_STORE)
+    async def list_samples(self, request):
+        return JSONResponse(self.store.listing(), headers=NO_STORE)
 
-    async def export(request):
-        text = await run_in_threadpool(store.kaggle_csv)
+    async def export(self, request):
+        text = await run_in_threadpool(self.store.kaggle_csv)
         disposition = {"Content-Disposition": 'attachment; filename="digits.csv"', **NO_STORE}
         return Response(text, media_type="text/csv; charset=utf-8", headers=disposition)
 
-    async def drawing(request):
-        path = store.drawing(request.path_params["sample"])
+    async def drawing(self, request):
+        path = self.store.drawing(request.path_params["sample"])
         if path is None:
             return _error(404, f"no sample {request.path_params['sample']!r}")
         return FileResponse(path, media_type="image/png", headers=NO_STORE)
 
-    async def delete_sample(request):
+    async def delete_sample(self, request):
         sample = request.path_params["sample"]
-        if not await run_in_threadpool(store.remove, sample):
+        if not await run_in_threadpool(self.store.remove, sample):
             return _error(404, f"no sample {sample!r}; GET /api/samples lists them")
-        return JSONResponse({"deleted": sample, **_counts(store)}, headers=NO_STORE)
+        return JSONResponse({"deleted": sample, **_counts(self.store)}, headers=NO_STORE)
 
-    async def start_finetune(request):
+    async def start_finetune(self, request):
         asked = await _json(request)
         if isinstance(asked, Response):
             return asked
@@ -135,14 +152,14 @@ def teach_routes(served, config):
         if not isinstance(epochs, int) or isinstance(epochs, bool) or not 1 <= epochs <= MAX_EPOCHS:
             return _error(400, f"epochs={epochs!r} must be a whole number from 1 to {MAX_EPOCHS}")
         try:
-            return JSONResponse(await run_in_threadpool(job.start, epochs), status_code=202, headers=NO_STORE)
+            return JSONResponse(await run_in_threadpool(self.job.start, epochs), status_code=202, headers=NO_STORE)
         except Refused as exc:
             return _error(exc.status, str(exc))
 
-    async def finetune_state(request):
-        return JSONResponse(job.status(), headers=NO_STORE)
+    async def finetune_state(self, request):
+        return JSONResponse(self.job.status(), headers=NO_STORE)
 
-    async def activate(request):
+    async def activate(self, request):
         asked = await _json(request)
         if isinstance(asked, Response):
             return asked
@@ -151,27 +168,16 @@ def teach_routes(served, config):
             return _error(400, 'give {"path": MODEL} (a model a fine-tune published) or {"path": "previous"}')
         try:
             if path == "previous":
-                pair = served.switch_back()  # no loading: both pairs are in memory
+                pair = self.served.switch_back()  # no loading: both pairs are in memory
             else:
-                pair = await run_in_threadpool(served.activate, path)
+                pair = await run_in_threadpool(self.served.activate, path)
         except NotAllowed as exc:
             return _error(400, str(exc))
         except DigitcliError as exc:
             return _error(422, str(exc))
         if pair is None:
             return _error(409, "no earlier model to switch back to")
-        return JSONResponse({"model": pair.info, "previous": _path(served.previous)}, headers=NO_STORE)
-
-    return [
-        Route("/api/samples", guarded(add_sample), methods=["POST"]),
-        Route("/api/samples", guarded(list_samples), methods=["GET"]),
-        Route("/api/samples.csv", guarded(export), methods=["GET"]),
-        Route("/api/samples/{sample}/drawing", guarded(drawing), methods=["GET"]),
-        Route("/api/samples/{sample}", guarded(delete_sample), methods=["DELETE"]),
-        Route("/api/finetune", guarded(start_finetune), methods=["POST"]),
-        Route("/api/finetune", guarded(finetune_state), methods=["GET"]),
-        Route("/api/model/activate", guarded(activate), methods=["POST"]),
-    ], job
+        return JSONResponse({"model": pair.info, "previous": _path(self.served.previous)}, headers=NO_STORE)
 
 
 def _keep(store, label, body, kind):

@@ -74,7 +74,7 @@
     $("count").textContent = answer.count;
   }
 
-  const percent = (score) => (100 * score.accuracy).toFixed(2) + "% of " + score.images;
+  const percent = (score) => (100 * score.accuracy).toFixed(2) + "% of " + score.images.toLocaleString("en-US");
 
   function showTune(state) {
     $("finetune").disabled = state.state === "running" || !state.mix;
