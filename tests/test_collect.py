@@ -223,3 +223,22 @@ def test_off_loopback_the_server_makes_up_a_token_and_prints_it(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("failing", [".png", ".csv", "labels.csv"])
+def test_a_sample_that_cannot_be_written_is_not_labelled_and_leaves_nothing(tmp_path, monkeypatch, failing):
+    api = client(tmp_path)
+    assert keep(api, 1, ONE).status_code == 201
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real = collect.write_aside
+
+    def full_disk(path, data):
+        if str(path).endswith(failing) and "digit1_1" not in str(path):
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(collect, "write_aside", full_disk)
+    answer = keep(api, 7)
+    assert answer.status_code == 507 and "no space left" in answer.json()["error"]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert api.get("/api/samples").json()["count"] == 1

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from digitcli.errors import DataError
+from digitcli.fileio import explain_os_error
 
 LABELS = "labels.csv"
 MAX_SAMPLES = 10_000
@@ -124,9 +125,16 @@ class SampleStore:
             if len(self.labels) >= self.max_samples:
                 raise Full(f"the collection holds {len(self.labels):,} samples, the most it keeps; delete some first")
             stem = f"digit{label}_{self._next_number()}"
-            write_aside(self.folder / f"{stem}.png", png)
-            write_aside(self.folder / f"{stem}.csv", csv_text(digit).encode())
-            self._write_labels({**self.labels, f"{stem}.csv": int(label)})
+            written = []
+            try:
+                for path, data in ((self.folder / f"{stem}.png", png), (self.folder / f"{stem}.csv", csv_text(digit))):
+                    write_aside(path, data if isinstance(data, bytes) else data.encode())
+                    written.append(path)
+                self._write_labels({**self.labels, f"{stem}.csv": int(label)})
+            except OSError as exc:
+                for path in written:  # this sample's own files, never labelled: nothing else refers to them
+                    path.unlink(missing_ok=True)
+                raise explain_os_error(self.folder / f"{stem}.csv", exc) from None
             return self._entry(f"{stem}.csv", int(label))
 
     def remove(self, sample_id):

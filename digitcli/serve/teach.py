@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from digitcli.errors import DigitcliError
+from digitcli.errors import DigitcliError, OutputError
 from digitcli.serve import guard
 from digitcli.serve.collect import Full, SampleStore, png_of
 from digitcli.serve.finetune import DEFAULT_EPOCHS, MAX_EPOCHS, FineTune, Refused
@@ -120,6 +120,8 @@ class TeachApi:
             entry = await run_in_threadpool(_keep, self.store, int(label), body, kind)
         except Full as exc:
             return _error(409, str(exc))
+        except OutputError as exc:
+            return _error(507, str(exc))  # the server's disk, not the request
         except DigitcliError as exc:
             return _error(422, str(exc))
         return JSONResponse({"sample": entry, **_counts(self.store)}, status_code=201, headers=NO_STORE)
