@@ -205,3 +205,29 @@ def test_a_real_fine_tune_publishes_by_the_usual_rules(tmp_path, monkeypatch):
     assert done["before"]["mnist"]["images"] == 50 and done["before"]["own"]["images"] == 2
     assert 0 <= done["after"]["own"]["accuracy"] <= 1
     assert api.post("/api/model/activate", json={"path": str(out)}).json()["model"]["file"] == "tuned.keras"
+
+
+def test_predictions_go_on_while_the_server_switches(tmp_path, setup, monkeypatch):
+    """Loading the new model takes a while (here 1 s): requests meanwhile are answered, by the old one."""
+    import threading
+
+    model, mix = setup
+
+    def slow_load(model, backend="auto", note=None):
+        time.sleep(1)
+        return Always(1)
+
+    monkeypatch.setattr(predictors, "load_predictor", slow_load)
+    api = client(tmp_path, model, mix)
+    answers = {}
+    switch = threading.Thread(
+        target=lambda: answers.update(switch=api.post("/api/model/activate", json={"path": str(model)}))
+    )
+    switch.start()
+    meanwhile = []
+    while switch.is_alive():
+        meanwhile.append(read_seven(api))
+    switch.join()
+    assert answers["switch"].status_code == 200
+    assert len(meanwhile) >= 3 and set(meanwhile) == {7}  # answered throughout, by the model being replaced
+    assert read_seven(api) == 1

@@ -80,6 +80,8 @@ def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stder
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if teach is not None:
+            app.state.finetune.kill()  # a worker outliving its server would publish to no one
     note("stopped")
 
 
