@@ -7,7 +7,6 @@ FAKE_LOG: append each command line (JSON) to this file."""
 
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -40,8 +39,16 @@ def main(args):
         return 3
     source, out = Path(option(args, "--from")), Path(option(args, "--out"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in (".keras", ".onnx"):
-        shutil.copyfile(source.with_suffix(suffix), out.with_suffix(suffix))
+    trained = {suffix: source.with_suffix(suffix).read_bytes() for suffix in (".keras", ".onnx")}  # read at the start
+    if out.exists():  # train's rule: the earlier model is kept as NAME.N.keras
+        n = 1
+        while out.with_name(f"{out.stem}.{n}.keras").exists():
+            n += 1
+        for suffix in (".keras", ".onnx"):
+            os.replace(out.with_suffix(suffix), out.with_name(f"{out.stem}.{n}{suffix}"))
+        print(f"kept the earlier {out} as {out.with_name(f'{out.stem}.{n}.keras')}", file=sys.stderr)
+    for suffix, content in trained.items():
+        out.with_suffix(suffix).write_bytes(content)
     print(f"test accuracy 90.00% after {epochs} epochs; wrote {out}")
     return 0
 

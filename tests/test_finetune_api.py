@@ -231,3 +231,21 @@ def test_predictions_go_on_while_the_server_switches(tmp_path, setup, monkeypatc
     assert answers["switch"].status_code == 200
     assert len(meanwhile) >= 3 and set(meanwhile) == {7}  # answered throughout, by the model being replaced
     assert read_seven(api) == 1
+
+
+def test_a_second_fine_tune_keeps_the_first_as_tuned_1_and_the_server_follows_it(tmp_path, setup):
+    model, mix = setup
+    api = client(tmp_path, model, mix)
+    collect(api)
+    out = tmp_path / "mine" / "models" / "tuned.keras"
+    api.post("/api/finetune", json={"epochs": 1})
+    assert wait(api)["state"] == "done"
+    assert api.post("/api/model/activate", json={"path": str(out)}).json()["model"]["file"] == "tuned.keras"
+    api.post("/api/finetune", json={"epochs": 1})  # from the served tuned.keras, published over it
+    second = wait(api)
+    assert second["state"] == "done", second["error"]
+    assert second["from"] == str(out) and second["kept"] == str(out.with_name("tuned.1.keras"))
+    assert api.get("/api/health").json()["model"] == "tuned.1.keras"  # the file the served model now lives in
+    api.post("/api/finetune", json={"epochs": 1})
+    assert wait(api)["from"] == str(out.with_name("tuned.1.keras"))  # not the unaccepted second model
+    assert api.post("/api/model/activate", json={"path": str(out.with_name("tuned.1.keras"))}).status_code == 200

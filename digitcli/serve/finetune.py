@@ -92,6 +92,8 @@ class FineTune:
             self.store.snapshot(data)
             before = self._scores(start_model, data, "scoring the model before")
             self._train(start_model, data, epochs)
+            if self.status().get("kept"):
+                self.served.renamed(self.out, self.status()["kept"])
             self.served.allow(self.out)
             after = self._scores(self.out, data, "scoring the new model")
             self._update(state="done", step="done", model=str(self.out), before=before, after=after)

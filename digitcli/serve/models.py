@@ -5,6 +5,7 @@ of `Served.current`. A request reads `current` once and keeps that pair to its e
 way finish on the model they started with, and none waits or is refused while a switch happens: the
 new model is opened and loaded (off the event loop) before the assignment."""
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,19 @@ class Served:
                 return None
             self.previous, self.current = self.current, self.previous
             return self.current
+
+    def renamed(self, old, new):
+        """A fine-tune kept the model file at `old` as `new` before publishing over `old`: the pairs
+        loaded from it now name `new`, so that a switch back, and the next fine-tune's --from, find
+        the model that was actually served."""
+        old = Path(old).resolve()
+        with self._switching:
+            for name in ("previous", "current"):
+                pair = getattr(self, name)
+                if pair is not None and pair.path.resolve() == old:
+                    moved = dataclasses.replace(pair.model_file, path=Path(new))
+                    setattr(self, name, Pair.of(moved, pair.predictor))
+            self.allow(new)
 
     def _switch(self, pair):
         with self._switching:
