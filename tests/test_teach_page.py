@@ -58,8 +58,11 @@ def one(k):
 
 def test_collect_fine_tune_switch_and_switch_back(teaching_server, browser, tmp_path):  # noqa: F811
     url, folder = teaching_server
+    browser.set_window_size(390, 844)
     browser.get(url)
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "teach").is_displayed())
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")  # a phone
+    browser.set_window_size(1000, 760)
     for k in range(21):
         draw(browser, seven(k) if k % 2 else one(k))
         WebDriverWait(browser, 20).until(lambda d: text(d, "reading").isdigit())

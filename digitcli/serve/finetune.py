@@ -65,24 +65,25 @@ class FineTune:
 
     def start(self, epochs=DEFAULT_EPOCHS):
         """Start the job in a thread of its own; Refused when it cannot."""
-        if not self.mix:
-            raise Refused(422, NEEDS_MIX)
-        kept = self.store.listing()["count"]
-        if kept < MIN_SAMPLES:
-            raise Refused(422, f"keep at least {MIN_SAMPLES} labelled digits first ({kept} kept so far)")
-        with self._lock:
+        with self._lock:  # checked and marked running at once: two starts at once cannot both pass
             if self._state["state"] == "running":
                 raise Refused(409, "a fine-tune is running already; wait for it (GET /api/finetune)")
+            if not self.mix:
+                raise Refused(422, NEEDS_MIX)
+            kept = self.store.listing()["count"]
+            if kept < MIN_SAMPLES:
+                raise Refused(422, f"keep at least {MIN_SAMPLES} labelled digits first ({kept} kept so far)")
+            start_model = self.served.current.path
             self._state = {
                 "state": "running",
                 "step": "copying the samples",
                 "epochs": epochs,
                 "epoch": 0,
                 "progress": [],
-                "from": str(self.served.current.path),
+                "from": str(start_model),
                 "started": time.time(),
             }
-        threading.Thread(target=self._run, args=(epochs, self.served.current.path), daemon=True).start()
+        threading.Thread(target=self._run, args=(epochs, start_model), daemon=True).start()
         return self.status()
 
     def _run(self, epochs, start_model):
