@@ -10,6 +10,7 @@ predict-image do.
                         digits the model was given.
 
 A body that cannot be read gets a 4xx and {"error": "..."} naming the problem, never a traceback.
+With `serve --collect DIR`, serve/teach.py adds the routes that keep samples, fine-tune and switch models.
 """
 
 from importlib import resources
