@@ -44,7 +44,7 @@ def run(command, path, data, out, monkeypatch):
     server does, then asks the app for /api/model instead of handing it to uvicorn's loop."""
     from digitcli.serve import server
 
-    def serve_once(model_path, host, port, backend, note):
+    def serve_once(model_path, host, port, backend, note, teach=None):
         from starlette.testclient import TestClient
 
         from digitcli.inference.modelfile import ModelFile

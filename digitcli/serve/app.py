@@ -10,6 +10,7 @@ predict-image do.
                         digits the model was given.
 
 A body that cannot be read gets a 4xx and {"error": "..."} naming the problem, never a traceback.
+With `serve --collect DIR`, serve/teach.py adds the routes that keep samples, fine-tune and switch models.
 """
 
 import contextlib
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from digitcli.errors import DigitcliError
 from digitcli.reading import pipeline
+from digitcli.serve.models import Served
 from digitcli.settings import MAX_BODY_BYTES
 
 # A photo may take 200-300 MB while it is decoded (50 megapixels, the most read): one at a time keeps
@@ -32,6 +34,7 @@ PHOTOS_AT_ONCE = 1
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/teach.js": ("teach.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 
@@ -75,46 +78,42 @@ def _number(request, name, kind, low, high, default):
     return value
 
 
-def _reader(predictor):
+def _reader():
     """pipeline.answer_body, with photos read one at a time (it runs in worker threads)."""
     photos = threading.BoundedSemaphore(PHOTOS_AT_ONCE)
     # onnxruntime's run() may be called from several threads at once; Keras' predict() is not
     # documented to be, so a Keras model reads one body at a time.
-    model = contextlib.nullcontext() if set(predictor.backend.split("+")) == {"onnx"} else threading.Lock()
+    keras = threading.Lock()
 
-    def read(body, kind, top_k, min_confidence):
+    def read(body, kind, top_k, min_confidence, predictor):
         is_photo = pipeline.formats.for_content_type(kind).kind == "number"
+        model = contextlib.nullcontext() if set(predictor.backend.split("+")) == {"onnx"} else keras
         with photos if is_photo else contextlib.nullcontext(), model:
             return pipeline.answer_body(body, kind, predictor, top_k, min_confidence)
 
     return read
 
 
-def create_app(model_file, predictor):
-    """The Starlette application for an opened ModelFile and its predictor."""
-    read = _reader(predictor)
+def create_app(model_file, predictor, teach=None):
+    """The Starlette application for an opened ModelFile and its predictor; with `teach` (a
+    serve.teach.TeachConfig), the collecting and fine-tuning API too."""
+    read = _reader()
     pages = {
         path: (resources.files("digitcli.serve").joinpath("static", name).read_bytes(), kind)
         for path, (name, kind) in ASSETS.items()
     }
-    model_info = {k: v for k, v in model_file.metadata.items() if k != "history"}
-    model_info.update(
-        {
-            "file": model_file.path.name,
-            "backend": predictor.backend,
-            "epochs": len(model_file.metadata.get("history", [])),
-        }
-    )
+    served = Served(model_file, predictor)  # each request reads served.current once (serve/models.py)
 
     async def asset(request):
         content, kind = pages[request.url.path]
         return Response(content, media_type=kind, headers={"Cache-Control": "no-cache"})
 
     async def health(request):
-        return JSONResponse({"status": "ok", "model": model_file.path.name, "backend": predictor.backend})
+        pair = served.current
+        return JSONResponse({"status": "ok", "model": pair.model_file.path.name, "backend": pair.predictor.backend})
 
     async def model(request):
-        return JSONResponse(model_info)
+        return JSONResponse({**served.current.info, "collect": teach is not None})
 
     async def predict(request: Request):
         try:
@@ -123,8 +122,9 @@ def create_app(model_file, predictor):
             kind = request.headers.get("content-type", "")
             body = await _body(request)
             # Decoding a photo and running the model take up to a second of CPU: in a worker thread,
-            # the event loop goes on answering every other client meanwhile.
-            answer = await run_in_threadpool(read, body, kind, top_k, min_confidence)
+            # the event loop goes on answering every other client meanwhile. The model is the one
+            # served when the request came (serve/models.py), read once.
+            answer = await run_in_threadpool(read, body, kind, top_k, min_confidence, served.current.predictor)
             return JSONResponse(answer)
         except ClientDisconnect:
             # The client left mid-upload: nobody reads an answer, and it is no fault of the server's.
@@ -142,4 +142,11 @@ def create_app(model_file, predictor):
         Route("/api/model", model),
         Route("/api/predict", predict, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.served = served
+    if teach is not None:
+        from digitcli.serve.teach import teach_routes
+
+        extra, app.state.finetune = teach_routes(served, teach)
+        app.router.routes.extend(extra)
+    return app

@@ -36,8 +36,9 @@ def _is_loopback(host):
         return False
 
 
-def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stderr):
-    """Open the model once, then serve until Ctrl-C or SIGTERM."""
+def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stderr, teach=None):
+    """Open the model once, then serve until Ctrl-C or SIGTERM. `teach` (a serve.teach.TeachConfig)
+    adds the collecting and fine-tuning API; off loopback it gets a token if it has none."""
     import uvicorn
 
     from digitcli.inference.modelfile import ModelFile
@@ -46,7 +47,14 @@ def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stder
 
     model_file = ModelFile.open(model_path)
     predictor = load_predictor(model_file, backend, note=note)
-    app = create_app(model_file, predictor)
+    if teach is not None:
+        teach.loopback = _is_loopback(host)
+        if not teach.loopback and teach.token is None:
+            from digitcli.serve.guard import new_token
+
+            teach.token = new_token()
+    app = create_app(model_file, predictor, teach)
+    app.state.served.backend = backend  # a model switched to loads as the first did
     sock = bind(host, port)
     where = sock.getsockname()
     shown = f"[{where[0]}]" if ":" in where[0] else where[0]
@@ -55,7 +63,10 @@ def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stder
             f"note: listening on {host}, so other machines can reach this server; the default, "
             "127.0.0.1, keeps it to this one"
         )
-    note(f"serving {model_file.path} ({predictor.backend}) at http://{shown}:{where[1]}/ ; Ctrl-C stops")
+    page = f"http://{shown}:{where[1]}/" + (f"?token={teach.token}" if teach and teach.token else "")
+    note(f"serving {model_file.path} ({predictor.backend}) at {page} ; Ctrl-C stops")
+    if teach is not None:
+        note(f"collecting labelled digits in {teach.folder}" + ("" if teach.mix else "; fine-tuning needs --mix MNIST"))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5)
     # uvicorn finishes the requests under way on SIGINT or SIGTERM, then raises the signal again for
     # the handler that was there before it: these handlers make that a normal return, so both end
@@ -68,6 +79,8 @@ def serve(model_path, host="127.0.0.1", port=8000, backend="auto", note=to_stder
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if teach is not None:
+            app.state.finetune.kill()  # a worker outliving its server would publish to no one
     note("stopped")
 
 
