@@ -119,6 +119,8 @@ def columns(records, top_k, base):
         cols.append("top_k")
     if any("label" in r for r in records):
         cols += ["label", "correct"]
+    if any("reason" in r for r in records):
+        cols.append("reason")
     if any("error" in r for r in records):
         cols.append("error")
     return cols

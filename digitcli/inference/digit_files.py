@@ -33,8 +33,11 @@ def parse_labels(value, batch):
     return labels.by_position(labels.positional(value), batch.order, [len(f.images) for f in batch.files], "images")
 
 
-def predict(batch, predictor, truth=None, top_k=None, min_confidence=0.0):
-    """One record per image (and one per rejected input), in input order."""
+def predict(batch, predictor, truth=None, top_k=None, min_confidence=0.0, allow_nondigits=False):
+    """One record per image (and one per rejected input), in input order. An image that holds no
+    digit (nondigit.py) reads as "-" with a `reason`, unless `allow_nondigits`."""
+    from digitcli.inference import nondigit
+
     images = np.concatenate([f.images for f in batch.files]) if batch.files else np.zeros((0, 28, 28), np.uint8)
     probabilities = predictor.probabilities(images)
     best = probabilities.argmax(axis=1) if len(images) else np.zeros(0, dtype=int)
@@ -42,6 +45,7 @@ def predict(batch, predictor, truth=None, top_k=None, min_confidence=0.0):
     ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k] if top_k else None
     starts = np.cumsum([0] + [len(f.images) for f in batch.files])
     empty = digit_csv.blank(images) if len(images) else np.zeros(0, dtype=bool)
+    refused = [None] * len(images) if allow_nondigits else nondigit.reasons(images, probabilities)
 
     records = []
     for kind, idx in batch.order:
@@ -66,9 +70,11 @@ def predict(batch, predictor, truth=None, top_k=None, min_confidence=0.0):
             rec = {
                 "file": batch.files[idx].name,
                 "row": row,
-                "prediction": int(best[i]) if conf >= min_confidence else "?",
+                "prediction": "-" if refused[i] else int(best[i]) if conf >= min_confidence else "?",
                 "confidence": round(conf, 6),
             }
+            if refused[i]:
+                rec["reason"] = f"not a digit: {refused[i]}"
             if ranked is not None:
                 rec["top_k"] = [[int(d), round(float(probabilities[i, d]), 6)] for d in ranked[i]]
             if truth is not None and truth[i] is not None:
@@ -92,6 +98,7 @@ def predict_files(
     labels_value=None,
     top_k=None,
     min_confidence=0.0,
+    allow_nondigits=False,
     note=to_stderr,
     progress=inputs.no_progress,
 ):
@@ -107,7 +114,7 @@ def predict_files(
             )
     truth = parse_labels(labels_value, batch)
     predictor = _InBlocks(load_predictors(models, backend, note=note), progress)
-    records, _ = predict(batch, predictor, truth, top_k, min_confidence)
+    records, _ = predict(batch, predictor, truth, top_k, min_confidence, allow_nondigits)
     return records, columns(records, top_k)
 
 

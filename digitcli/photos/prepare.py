@@ -53,8 +53,9 @@ def parse_labels(value, batch):
     return labels.by_position(labels.positional(value, numbers=True), batch.order, [1] * len(images), "images")
 
 
-def records(batch, predictor, truth, top_k=None, min_confidence=0.0):
-    """One record per image: the digits read as a string, the lowest digit confidence, each digit's."""
+def records(batch, predictor, truth, top_k=None, min_confidence=0.0, allow_nondigits=False):
+    """One record per image: the digits read as a string, the lowest digit confidence, each digit's.
+    Ink that is no digit (nondigit.py) reads as "-", with a `reason`, unless `allow_nondigits`."""
     images, errors, order = batch.files, batch.errors, batch.order
     stacked = np.concatenate([im.digits for im in images]) if images else np.zeros((0, 28, 28), np.uint8)
     probabilities = predictor.probabilities(stacked)
@@ -67,13 +68,18 @@ def records(batch, predictor, truth, top_k=None, min_confidence=0.0):
             continue
         probs = probabilities[starts[idx] : starts[idx + 1]]
         best, conf = probs.argmax(axis=1), probs.max(axis=1)
-        text = "".join(str(d) if c >= min_confidence else "?" for d, c in zip(best, conf))
+        why = [None] * len(probs) if allow_nondigits else _nondigits(images[idx], probs)
+        text = "".join("-" if w else str(d) if c >= min_confidence else "?" for d, c, w in zip(best, conf, why))
         rec = {
             "file": images[idx].name,
             "prediction": text,
             "confidence": round(float(conf.min()), 6),
             "digits": [[int(d), round(float(c), 6)] for d, c in zip(best, conf)],
         }
+        if any(why):
+            rec["reason"] = "not a digit: " + "; ".join(
+                (f"digit {k}: " if len(why) > 1 else "") + w for k, w in enumerate(why, 1) if w
+            )
         if top_k:
             ranked = np.argsort(-probs, axis=1, kind="stable")[:, :top_k]
             rec["top_k"] = [[[int(d), round(float(p[d]), 6)] for d in r] for p, r in zip(probs, ranked)]
@@ -82,6 +88,13 @@ def records(batch, predictor, truth, top_k=None, min_confidence=0.0):
             rec["correct"] = text == truth[idx]
         out.append(rec)
     return out
+
+
+def _nondigits(prepared, probabilities):
+    from digitcli.inference import nondigit
+
+    pages = [nondigit.page_measures(mask, prepared.gray.shape) for mask in prepared.masks]
+    return nondigit.reasons(prepared.digits, probabilities, pages)
 
 
 def columns(recs, top_k):
@@ -98,6 +111,7 @@ def read_numbers(
     labels_value=None,
     top_k=None,
     min_confidence=0.0,
+    allow_nondigits=False,
     note=to_stderr,
     progress=inputs.no_progress,
 ):
@@ -109,7 +123,7 @@ def read_numbers(
     for _, message in batch.errors:
         note(f"error: {message}")
     truth = parse_labels(labels_value, batch)
-    recs = records(batch, predictor, truth, top_k, min_confidence)
+    recs = records(batch, predictor, truth, top_k, min_confidence, allow_nondigits)
     return recs, columns(recs, top_k), len(batch.errors)
 
 

@@ -5,7 +5,7 @@ predict-image do.
     GET  /api/health    {"status": "ok", ...}
     GET  /api/model     the model's metadata, as stored in the .keras file
     POST /api/predict   a text/csv body (every layout predict-csv reads) or an image (PNG, JPEG, ...);
-                        ?top_k=K (default 3), ?min_confidence=C. Answers {"records": [...]} with the
+                        ?top_k=K (default 3), ?min_confidence=C, ?allow_nondigits=1. Answers {"records": [...]} with the
                         records of `--format json`; an image's answer adds "prepared", the 28 x 28
                         digits the model was given.
 
@@ -98,9 +98,10 @@ def create_app(model_file, predictor):
         try:
             top_k = _number(request, "top_k", int, 1, 10, 3)
             min_confidence = _number(request, "min_confidence", float, 0.0, 1.0, 0.0)
+            allow_nondigits = bool(_number(request, "allow_nondigits", int, 0, 1, 0))
             kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
             body = await _body(request)
-            return JSONResponse(reading.answer(body, kind, predictor, top_k, min_confidence))
+            return JSONResponse(reading.answer(body, kind, predictor, top_k, min_confidence, allow_nondigits))
         except BodyProblem as exc:
             return _error(exc.status, str(exc))
         except reading.UnsupportedType as exc:

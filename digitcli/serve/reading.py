@@ -13,17 +13,18 @@ class UnsupportedType(Exception):
     pass
 
 
-def answer(body, kind, predictor, top_k=3, min_confidence=0.0):
+def answer(body, kind, predictor, top_k=3, min_confidence=0.0, allow_nondigits=False):
     """The JSON answer for a body of content type `kind`. Unreadable bodies raise InputFileError."""
     if kind in CSV_TYPES:
         images = digit_csv.parse(body, NAME)
         batch = inputs.Batch([images], [], [("ok", 0)])
-        records, _ = digit_files.predict(batch, predictor, digit_files.parse_labels(None, batch), top_k, min_confidence)
+        truth = digit_files.parse_labels(None, batch)
+        records, _ = digit_files.predict(batch, predictor, truth, top_k, min_confidence, allow_nondigits)
         return {"records": records}
     if kind.startswith("image/"):
         prepared = photos.prepare(NAME, data=body, read=predictor.probabilities)
         batch = inputs.Batch([prepared], [], [("ok", 0)])
-        records = photos.records(batch, predictor, [None], top_k, min_confidence)
+        records = photos.records(batch, predictor, [None], top_k, min_confidence, allow_nondigits)
         return {"records": records, "prepared": prepared.digits.tolist()}
     raise UnsupportedType(
         f"content type {kind or '(none)'!r}; send text/csv (a digit CSV) or an image (image/png, image/jpeg)"
