@@ -38,7 +38,7 @@ def read_page(page, name, predictor):
     data = io.BytesIO()
     Image.fromarray(page).save(data, "PNG")
     try:
-        prepared = photos.prepare(name, data=data.getvalue(), read=predictor.probabilities)
+        prepared = photos.prepare(name, data=data.getvalue(), read=predictor.uncalibrated)
     except InputFileError:
         return None
     return photos.records(Batch([prepared], [], [("ok", 0)]), predictor, [None])[0]

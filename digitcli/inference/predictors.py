@@ -51,12 +51,15 @@ class KerasPredictor:
         self.input_shape = tuple(self.model.input_shape[1:])
         self.temperature = model_file.temperature if calibrated else None
 
-    def probabilities(self, images):
+    def uncalibrated(self, images):
+        """The network's own probabilities, before the temperature."""
         if len(images) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         x = model_input(images, self.input_shape)
-        out = digits_from_outputs(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
-        return apply_temperature(out, self.temperature)
+        return digits_from_outputs(np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float32))
+
+    def probabilities(self, images):
+        return apply_temperature(self.uncalibrated(images), self.temperature)
 
 
 class OnnxPredictor:
@@ -66,12 +69,13 @@ class OnnxPredictor:
         self.path = onnx_path
         self.session = session
         self.temperature = temperature  # what is left to apply: None when the export has it baked in
+        self.baked = onnx_calibration.baked_temperature(session.get_modelmeta().custom_metadata_map)
         inp = session.get_inputs()[0]
         self.input_name = inp.name
         self.input_shape = tuple(inp.shape[1:])
         _check_input(onnx_path, self.input_shape)
 
-    def probabilities(self, images):
+    def _outputs(self, images):
         if len(images) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         x = model_input(images, self.input_shape)
@@ -81,7 +85,15 @@ class OnnxPredictor:
             [self.session.run(None, {self.input_name: x[i : i + CHUNK]})[0] for i in range(0, len(x), CHUNK)]
         ).astype(np.float32, copy=False)
         _check_output(self.path, out.shape)  # a dynamic output shape is only known once it has run
-        return apply_temperature(digits_from_outputs(out), self.temperature)
+        return digits_from_outputs(out)
+
+    def probabilities(self, images):
+        return apply_temperature(self._outputs(images), self.temperature)
+
+    def uncalibrated(self, images):
+        """The network's own probabilities: softmax(T log p) undoes a baked-in softmax(log p / T)."""
+        out = self._outputs(images)
+        return apply_temperature(out, 1.0 / self.baked) if self.baked else out
 
 
 def load_keras_model(model):
@@ -175,6 +187,9 @@ class EnsemblePredictor:
     def probabilities(self, images):
         return np.mean([p.probabilities(images) for p in self.members], axis=0).astype(np.float32)
 
+    def uncalibrated(self, images):
+        return np.mean([p.uncalibrated(images) for p in self.members], axis=0).astype(np.float32)
+
 
 def load_predictors(models, backend="auto", note=to_stderr):
     """One predictor for one model (a path or ModelFile), an EnsemblePredictor for several."""
@@ -182,3 +197,9 @@ def load_predictors(models, backend="auto", note=to_stderr):
     if len(models) == 1:
         return load_predictor(models[0], backend, note)
     return EnsemblePredictor([load_predictor(m, backend, note) for m in models])
+
+
+def segmentation_reader(predictor):
+    """What photo segmentation scores its cuts with: the network's own probabilities, to which its
+    weights (photos/reading.py) were fitted before calibration; a predictor without them gives its own."""
+    return getattr(predictor, "uncalibrated", predictor.probabilities)

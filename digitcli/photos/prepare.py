@@ -116,10 +116,10 @@ def read_numbers(
     progress=inputs.no_progress,
 ):
     """predict-image from end to end: (records, columns, number of images rejected)."""
-    from digitcli.inference.predictors import load_predictors
+    from digitcli.inference.predictors import load_predictors, segmentation_reader
 
     predictor = load_predictors(models, backend, note=note)
-    batch = read_images(arguments, count, strict, read=predictor.probabilities, progress=progress)
+    batch = read_images(arguments, count, strict, read=segmentation_reader(predictor), progress=progress)
     for _, message in batch.errors:
         note(f"error: {message}")
     truth = parse_labels(labels_value, batch)
@@ -204,10 +204,10 @@ def prepare_files(
     read = None
     if model is not None:
         from digitcli.errors import ModelFileError
-        from digitcli.inference.predictors import load_predictor
+        from digitcli.inference.predictors import load_predictor, segmentation_reader
 
         try:
-            read = load_predictor(model, note=lambda message: None).probabilities
+            read = segmentation_reader(load_predictor(model, note=lambda message: None))
         except ModelFileError as exc:
             note(f"note: splitting digits by their shapes alone ({exc})")
     batch = read_images(arguments, count, strict, read=read, progress=progress)

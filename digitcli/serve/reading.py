@@ -22,7 +22,9 @@ def answer(body, kind, predictor, top_k=3, min_confidence=0.0, allow_nondigits=F
         records, _ = digit_files.predict(batch, predictor, truth, top_k, min_confidence, allow_nondigits)
         return {"records": records}
     if kind.startswith("image/"):
-        prepared = photos.prepare(NAME, data=body, read=predictor.probabilities)
+        from digitcli.inference.predictors import segmentation_reader
+
+        prepared = photos.prepare(NAME, data=body, read=segmentation_reader(predictor))
         batch = inputs.Batch([prepared], [], [("ok", 0)])
         records = photos.records(batch, predictor, [None], top_k, min_confidence, allow_nondigits)
         return {"records": records, "prepared": prepared.digits.tolist()}
