@@ -53,7 +53,7 @@ def main():
     x, y = (raw.x_test, raw.y_test) if args.split == "test" else (raw.x_train, raw.y_train)
     rng = np.random.default_rng(args.seed)
     model = load_predictor(args.model or ROOT / defaults.DEFAULT_MODEL_FILE)
-    read = None if args.geometry else model.probabilities
+    read = None if args.geometry else model.uncalibrated  # what segmentation's weights were fitted to
 
     def reading(path, count):
         try:

@@ -75,7 +75,7 @@ def main():
     raw = load_raw(args.data)
     x, y = raw.x_train, raw.y_train
     rng = np.random.default_rng(args.seed)
-    read = load_predictor(args.model).probabilities
+    read = load_predictor(args.model).uncalibrated  # the network's own, as the CLI's segmentation reads
     cases = []
     for _ in range(args.singles):
         i = rng.integers(len(y))

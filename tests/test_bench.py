@@ -78,3 +78,13 @@ def test_segmentation_tuning_prints_the_shipped_weights_the_best_and_the_oracle(
     assert lines[0].startswith("shipped weights: singles ") and "strips " in lines[0]
     assert all(line.startswith("singles ") and "Weights(" in line for line in lines[1:6])
     assert lines[6].startswith("oracle, singles: ") and lines[7].startswith("oracle, strips: ")
+
+
+def test_nondigits_bench_prints_the_refusal_rate_per_kind_and_on_mnist(real_data):
+    lines = bench("bench/nondigits.py", "--data", real_data, "--per-kind", "3")
+    assert lines[0].split() == ["kind", "images", "refused", "rate"]
+    rows = {line.split()[0]: line.split() for line in lines[1:8]}
+    assert list(rows) == ["dot", "dash", "scribble", "letter", "crossed-out", "lined-paper", "non-digits"]
+    assert rows["dot"][1:] == ["3", "3", "100.0%"] and rows["non-digits"][1] == "18"
+    mnist = lines[8].split()
+    assert mnist[:3] == ["MNIST", "test", "10000"] and float(mnist[4].rstrip("%")) <= 0.5

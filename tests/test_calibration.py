@@ -95,6 +95,8 @@ def test_shipped_models_carry_a_temperature_that_their_onnx_export_applies(name)
     uncalibrated = plain.run(None, {plain.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(calibration.apply_temperature(uncalibrated, model.temperature), calibrated, atol=1e-5)
     assert np.array_equal(calibrated.argmax(axis=1), uncalibrated.argmax(axis=1))
+    # What photo segmentation scores with (its weights were fitted before calibration).
+    np.testing.assert_allclose(predictor.uncalibrated(images), uncalibrated, atol=1e-5)
     assert np.array_equal(calibrated.argmax(axis=1), labels)
 
 

@@ -85,8 +85,22 @@ def test_train_writes_checkpoint_metadata_history_and_onnx(trained):
 
 @pytest.mark.slow  # trains
 def test_evaluate_matches_the_test_score_saved_at_training(trained):
+    import onnxruntime as ort
+
+    from digitcli.data.datasets import load_raw
+    from digitcli.inference.calibration import fit_temperature
+    from digitcli.inference.predictors import load_predictor
+
     data, out, _ = trained
     meta = json.loads(out.with_suffix(".json").read_text())
+    # train fitted the temperature on its 100 validation images and baked it into the ONNX twin.
+    raw = load_raw(str(data))
+    uncalibrated = load_predictor(out, "onnx", calibrated=False).probabilities(raw.x_train[-100:])
+    assert meta["calibration"]["temperature"] == pytest.approx(
+        fit_temperature(uncalibrated, raw.y_train[-100:]), rel=1e-3
+    )
+    baked = ort.InferenceSession(str(out.with_suffix(".onnx"))).get_modelmeta().custom_metadata_map
+    assert float(baked["digitcli.temperature"]) == meta["calibration"]["temperature"]
     for backend in ("onnx", "keras"):
         result = json.loads(run("evaluate", out, "--data", data, "--format", "json", "--backend", backend).stdout)
         assert result["backend"] == backend

@@ -41,10 +41,15 @@ from digitcli.cliparams import (
 @click.option(
     "--min-confidence", type=FiniteRange(0, 1), default=0.0, help="Report predictions less confident than this as '?'."
 )
+@click.option(
+    "--allow-nondigits",
+    is_flag=True,
+    help="Read every image as a digit, even a dot, a dash or a scribble (else they read as '-' with a reason).",
+)
 @click.option("--invert/--no-invert", default=True, help="Invert images drawn dark on light.")
 @click.option("--strict", is_flag=True, help="Stop at the first input that cannot be read.")
 @backend_option
-def predict_csv(inputs, models, fmt, top_k, labels, min_confidence, invert, strict, backend):
+def predict_csv(inputs, models, fmt, top_k, labels, min_confidence, invert, strict, backend, allow_nondigits):
     """Classify 28x28 digits stored as CSV (0 = background, 255 = ink).
 
     Reads files, folders (every *.csv inside), globs and - (standard input). Exit status: 0 when every
@@ -66,6 +71,7 @@ def predict_csv(inputs, models, fmt, top_k, labels, min_confidence, invert, stri
         labels_value=labels,
         top_k=top_k,
         min_confidence=min_confidence,
+        allow_nondigits=allow_nondigits or fmt == "kaggle",  # a submission needs a digit for every image
         note=note,
         progress=terminal_progress,
     )
@@ -160,10 +166,17 @@ def prepare(images, out, count, old_count, show, strict, overwrite, model):
 @click.option(
     "--min-confidence", type=FiniteRange(0, 1), default=0.0, help="Digits read less confidently than this show as '?'."
 )
+@click.option(
+    "--allow-nondigits",
+    is_flag=True,
+    help="Read every image as a digit, even a dot, a dash or a scribble (else they read as '-' with a reason).",
+)
 @count_option
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
 @backend_option
-def predict_image(images, models, fmt, top_k, labels, min_confidence, count, old_count, strict, backend):
+def predict_image(
+    images, models, fmt, top_k, labels, min_confidence, count, old_count, strict, backend, allow_nondigits
+):
     """Read handwritten digits, or whole numbers, from photos and scans (PNG, JPEG, BMP, TIFF).
 
     `prediction` is the digits read, left to right; `confidence` the lowest of their confidences."""
@@ -179,6 +192,7 @@ def predict_image(images, models, fmt, top_k, labels, min_confidence, count, old
         labels_value=labels,
         top_k=top_k,
         min_confidence=min_confidence,
+        allow_nondigits=allow_nondigits,
         note=note,
         progress=terminal_progress,
     )

@@ -17,6 +17,7 @@ def predict_files(
     labels_value=None,
     top_k=None,
     min_confidence=0.0,
+    allow_nondigits=False,
     note=to_stderr,
     progress=sources.no_progress,
 ):
@@ -34,7 +35,7 @@ def predict_files(
             )
     truth = labels.for_records(labels_value, batch)
     predictor = _InBlocks(load_predictors(models, backend, note=note), progress)
-    found, _ = pipeline.predict(batch, predictor, "digits", truth, top_k, min_confidence)
+    found, _ = pipeline.predict(batch, predictor, "digits", truth, top_k, min_confidence, allow_nondigits)
     return found, records.columns(found, top_k, "digits")
 
 
@@ -48,6 +49,7 @@ def read_numbers(
     labels_value=None,
     top_k=None,
     min_confidence=0.0,
+    allow_nondigits=False,
     note=to_stderr,
     progress=sources.no_progress,
 ):
@@ -62,7 +64,7 @@ def read_numbers(
     for _, message in batch.errors:
         note(f"error: {message}")
     truth = labels.for_records(labels_value, batch, numbers=True)
-    found, _ = pipeline.predict(batch, predictor, "number", truth, top_k, min_confidence)
+    found, _ = pipeline.predict(batch, predictor, "number", truth, top_k, min_confidence, allow_nondigits)
     return found, records.columns(found, top_k, "number"), len(batch.errors)
 
 

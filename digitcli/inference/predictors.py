@@ -56,6 +56,10 @@ class KerasPredictor:
     def probabilities(self, images):
         return self.readings(images)[1]
 
+    def uncalibrated(self, images):
+        """The network's own probabilities, before the temperature."""
+        return self.readings(images)[0]
+
     def readings(self, images):
         """(the network's own probabilities, the calibrated ones) from one run of the model."""
         if len(images) == 0:
@@ -82,6 +86,10 @@ class OnnxPredictor:
 
     def probabilities(self, images):
         return self.readings(images)[1]
+
+    def uncalibrated(self, images):
+        """The network's own probabilities, before the temperature."""
+        return self.readings(images)[0]
 
     def readings(self, images):
         """(the network's own probabilities, the calibrated ones) from one run of the model."""
@@ -191,6 +199,10 @@ class EnsemblePredictor:
 
     def probabilities(self, images):
         return self.readings(images)[1]
+
+    def uncalibrated(self, images):
+        """The network's own probabilities, before the temperature."""
+        return self.readings(images)[0]
 
     def readings(self, images):
         found = [p.readings(images) for p in self.members]

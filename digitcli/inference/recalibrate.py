@@ -53,22 +53,33 @@ def recalibrate(model, data=None, backend="auto", validation_size=None, note=to_
     dataset = load_dataset(data, validation_size=size)
     predictor = load_predictor(model, backend, note=note, calibrated=False)
     metadata = {**model.metadata, **measured(predictor.probabilities, dataset)}
-    twin_in_step = model.onnx_path.exists() and predictor.backend == "onnx"
-    write(model, metadata, twin_in_step)
+    write(model, metadata)
     return metadata
 
 
-def write(model, metadata, twin_in_step):
+def _twin_in_step(model):
+    """The model's ONNX twin, loaded, when it was made from this very checkpoint; else None (a stale
+    twin stays stale: `digitcli export` remakes it)."""
+    if not model.onnx_path.exists():
+        return None
+    import onnx
+
+    proto = onnx.load(str(model.onnx_path))
+    stamps = {entry.key: entry.value for entry in proto.metadata_props}
+    return proto if model.made_this(stamps.get(modelfile.CHECKPOINT_HASH_KEY)) else None
+
+
+def write(model, metadata):
     """Replace the .keras file's metadata and NAME.json, and re-bake the ONNX twin when it was made
     from this checkpoint (its stamp names the new file's hash, so it stays in use)."""
     path = model.path
+    proto = _twin_in_step(model)
     with contextlib.ExitStack() as stack:
         new_keras = stack.enter_context(fileio.atomic_path(path))
         modelfile.copy_with_metadata(path, new_keras, metadata)
-        if twin_in_step:
+        if proto is not None:
             import onnx
 
-            proto = onnx.load(str(model.onnx_path))
             onnx_calibration.bake(proto, metadata["calibration"]["temperature"])
             onnx_calibration.restamp(proto, modelfile.CHECKPOINT_HASH_KEY, modelfile.sha256(new_keras))
             with fileio.atomic_path(model.onnx_path) as new_onnx:

@@ -50,11 +50,26 @@ def digits_of(batch):
     return np.concatenate(found) if found else np.zeros((0, 28, 28), np.uint8)
 
 
-def predict(batch, predictor, kind, truth=None, top_k=None, min_confidence=0.0):
-    """(records, probabilities): every digit of the batch predicted in one call."""
+def predict(batch, predictor, kind, truth=None, top_k=None, min_confidence=0.0, allow_nondigits=False):
+    """(records, probabilities): every digit of the batch predicted in one call. A digit that holds no
+    digit at all (a dot, a dash, ruled lines: reading/nondigit.py) reads as "-" with a `reason`,
+    unless `allow_nondigits`."""
     images = digits_of(batch)
     probabilities = predictor.probabilities(images) if len(images) else np.zeros((0, 10), np.float32)
-    return records.build(batch, probabilities, kind, truth, top_k, min_confidence), probabilities
+    refused = None if allow_nondigits else nondigit_reasons(batch, images, probabilities)
+    return records.build(batch, probabilities, kind, truth, top_k, min_confidence, refused), probabilities
+
+
+def nondigit_reasons(batch, images, probabilities):
+    """Per digit, why it is no digit (or None). A photo's page tells more than the 28 x 28 field:
+    how much of the page the ink spans, and whether it is long thin lines."""
+    from digitcli.reading import nondigit
+
+    pages = []
+    for f in batch.files:
+        page = f.page
+        pages += [nondigit.page_measures(m, page.gray.shape) for m in page.masks] if page else [None] * len(f.digits)
+    return nondigit.reasons(images, probabilities, pages)
 
 
 class Remembered:
@@ -88,12 +103,12 @@ class Remembered:
         return np.stack([f[1] for f in found]) if found else np.zeros((0, 10), np.float32)
 
 
-def answer_body(body, content_type, predictor, top_k=3, min_confidence=0.0):
+def answer_body(body, content_type, predictor, top_k=3, min_confidence=0.0, allow_nondigits=False):
     """What POST /api/predict answers for a body: the records, and for a photo the 28 x 28 digits the
     model was given ("prepared"). Unreadable bodies raise InputFileError (UnsupportedType: 415)."""
     predictor = Remembered(predictor)
     kind, batch = read_body(body, content_type, read=predictor.network_probabilities)
-    found, _ = predict(batch, predictor, kind, batch.files[0].labels, top_k, min_confidence)
+    found, _ = predict(batch, predictor, kind, batch.files[0].labels, top_k, min_confidence, allow_nondigits)
     answer = {"records": found}
     if kind == "number":
         answer["prepared"] = batch.files[0].digits.tolist()

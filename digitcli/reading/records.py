@@ -13,14 +13,16 @@ BASE_COLUMNS = {
 }
 
 
-def build(batch, probabilities, kind, truth=None, top_k=None, min_confidence=0.0):
+def build(batch, probabilities, kind, truth=None, top_k=None, min_confidence=0.0, refused=None):
     """The records of `batch` (sources.Batch of formats.Input) from the probabilities of all its
-    digits in order; `truth` holds one label (or None) per record of the good inputs."""
+    digits in order; `truth` holds one label (or None) per record of the good inputs; `refused`, per
+    digit, why it is no digit (None to read it), as reading/nondigit.py says."""
     per_record = [n for f in batch.files for n in f.sizes]
     first = np.cumsum([0, *per_record])  # each record's first digit
     first_record = np.cumsum([0, *(len(f.sizes) for f in batch.files)])  # each input's first record
     empty = blank(np.concatenate([f.digits for f in batch.files])) if per_record else np.zeros(0, bool)
     truth = truth if truth is not None else [None] * len(per_record)
+    refused = refused if refused is not None else [None] * int(first[-1])
     out = []
     for state, idx in batch.order:
         if state == "error":
@@ -30,11 +32,11 @@ def build(batch, probabilities, kind, truth=None, top_k=None, min_confidence=0.0
             continue
         source = batch.files[idx]
         for row, r in enumerate(range(first_record[idx], first_record[idx + 1]), 1):
-            probs = probabilities[first[r] : first[r + 1]]
+            probs, why = probabilities[first[r] : first[r + 1]], refused[first[r] : first[r + 1]]
             if kind == "digits":
-                out.append(_digit(source, row, probs[0], empty[first[r]], truth[r], top_k, min_confidence))
+                out.append(_digit(source, row, probs[0], empty[first[r]], truth[r], top_k, min_confidence, why[0]))
             else:
-                out.append(_number(source, probs, truth[r], top_k, min_confidence))
+                out.append(_number(source, probs, truth[r], top_k, min_confidence, why))
     return out
 
 
@@ -42,14 +44,16 @@ def _ranked(p, top_k):
     return [[int(d), round(float(p[d]), 6)] for d in np.argsort(-p, kind="stable")[:top_k]]
 
 
-def _digit(source, row, p, empty, label, top_k, min_confidence):
+def _digit(source, row, p, empty, label, top_k, min_confidence, why):
     if empty:
         where = source.name + (f", row {row}" if len(source.sizes) > 1 else "")
         return {"file": source.name, "row": row, "prediction": None, "confidence": None,
                 "error": f"{where}: blank image (no ink); nothing to read"}  # fmt: skip
     best, conf = int(p.argmax()), float(p.max())
-    rec = {"file": source.name, "row": row, "prediction": best if conf >= min_confidence else "?",
+    rec = {"file": source.name, "row": row, "prediction": "-" if why else best if conf >= min_confidence else "?",
            "confidence": round(conf, 6)}  # fmt: skip
+    if why:
+        rec["reason"] = f"not a digit: {why}"
     if top_k:
         rec["top_k"] = _ranked(p, top_k)
     if label is not None:
@@ -58,15 +62,20 @@ def _digit(source, row, p, empty, label, top_k, min_confidence):
     return rec
 
 
-def _number(source, probs, label, top_k, min_confidence):
+def _number(source, probs, label, top_k, min_confidence, why):
     best, conf = probs.argmax(axis=1), probs.max(axis=1)
-    text = "".join(str(d) if c >= min_confidence else "?" for d, c in zip(best, conf))
+    text = "".join("-" if w else str(d) if c >= min_confidence else "?" for d, c, w in zip(best, conf, why))
     rec = {
         "file": source.name,
         "prediction": text,
         "confidence": round(float(conf.min()), 6),
         "digits": [[int(d), round(float(c), 6)] for d, c in zip(best, conf)],
     }
+    if any(why):
+        many = len(why) > 1
+        rec["reason"] = "not a digit: " + "; ".join(
+            (f"digit {k}: " if many else "") + w for k, w in enumerate(why, 1) if w
+        )
     if top_k:
         rec["top_k"] = [_ranked(p, top_k) for p in probs]
     if label is not None:
@@ -82,6 +91,8 @@ def columns(records, top_k, kind):
         cols.append("top_k")
     if any("label" in r for r in records):
         cols += ["label", "correct"]
+    if any("reason" in r for r in records):
+        cols.append("reason")
     if any("error" in r for r in records):
         cols.append("error")
     return cols

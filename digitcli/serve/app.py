@@ -5,7 +5,7 @@ predict-image do.
     GET  /api/health    {"status": "ok", ...}
     GET  /api/model     the model's metadata, as stored in the .keras file
     POST /api/predict   a text/csv body (every layout predict-csv reads) or an image (PNG, JPEG, ...);
-                        ?top_k=K (default 3), ?min_confidence=C. Answers {"records": [...]} with the
+                        ?top_k=K (default 3), ?min_confidence=C, ?allow_nondigits=1. Answers {"records": [...]} with the
                         records of `--format json`; an image's answer adds "prepared", the 28 x 28
                         digits the model was given.
 
@@ -85,11 +85,11 @@ def _reader():
     # documented to be, so a Keras model reads one body at a time.
     keras = threading.Lock()
 
-    def read(body, kind, top_k, min_confidence, predictor):
+    def read(body, kind, top_k, min_confidence, predictor, allow_nondigits=False):
         is_photo = pipeline.formats.for_content_type(kind).kind == "number"
         model = contextlib.nullcontext() if set(predictor.backend.split("+")) == {"onnx"} else keras
         with photos if is_photo else contextlib.nullcontext(), model:
-            return pipeline.answer_body(body, kind, predictor, top_k, min_confidence)
+            return pipeline.answer_body(body, kind, predictor, top_k, min_confidence, allow_nondigits)
 
     return read
 
@@ -119,12 +119,14 @@ def create_app(model_file, predictor, teach=None):
         try:
             top_k = _number(request, "top_k", int, 1, 10, 3)
             min_confidence = _number(request, "min_confidence", float, 0.0, 1.0, 0.0)
+            allow_nondigits = bool(_number(request, "allow_nondigits", int, 0, 1, 0))
             kind = request.headers.get("content-type", "")
             body = await _body(request)
             # Decoding a photo and running the model take up to a second of CPU: in a worker thread,
             # the event loop goes on answering every other client meanwhile. The model is the one
             # served when the request came (serve/models.py), read once.
-            answer = await run_in_threadpool(read, body, kind, top_k, min_confidence, served.current.predictor)
+            predictor = served.current.predictor
+            answer = await run_in_threadpool(read, body, kind, top_k, min_confidence, predictor, allow_nondigits)
             return JSONResponse(answer)
         except ClientDisconnect:
             # The client left mid-upload: nobody reads an answer, and it is no fault of the server's.

@@ -149,6 +149,7 @@ function show(answer) {
   }
   reading.textContent = record.prediction;
   reading.title = "confidence " + (100 * record.confidence).toFixed(1) + "%";
+  if (record.reason) error.textContent = record.reason;  // "not a digit: ..." beside the "-"
   record.top_k.forEach((ranked, i) => {
     const box = document.createElement("div");
     box.className = "digit";
