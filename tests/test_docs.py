@@ -28,7 +28,7 @@ def test_the_site_builds_strictly_with_every_page_and_picture(tmp_path):
     assert result.returncode == 0, result.stderr
     for page in PAGES[1:]:
         html = tmp_path / "site" / ("index.html" if page.stem == "index" else f"{page.stem}/index.html")
-        fences = len(re.findall(r"^```\w", page.read_text(), re.M))
+        fences = len(re.findall(r"^ *```\w", page.read_text(), re.M))
         # Python-Markdown renders a fence inside a list item as inline text: each must become a <pre>.
         assert html.read_text().count("<pre><code") == fences, page.name
     for picture in (ROOT / "docs").glob("*.png"):
