@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -53,3 +54,19 @@ def test_a_broken_site_fails_the_build(tmp_path, damage, says):
     result = build(tmp_path, tmp_path / "site")
     assert result.returncode != 0
     assert says in result.stderr
+
+
+def test_the_readmes_links_reach_the_pages_and_their_parts(tmp_path):
+    """The README is outside the site, so MkDocs does not check it: each relative link must name a file
+    that exists, and each #part a heading of that page."""
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\((?!https?://)([^)#\s]+)(?:#([^)\s]+))?\)", readme)
+    assert len(links) >= 15
+    result = build(ROOT, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    for target, part in links:
+        assert (ROOT / target).is_file(), target
+        if part:
+            page = Path(target).relative_to("docs").with_suffix("")
+            html = tmp_path / "site" / ("" if page.name == "index" else page) / "index.html"
+            assert f'id="{part}"' in html.read_text(), (target, part)
