@@ -1,5 +1,5 @@
 """Every choice list and default, and the training settings they make up: one place, so --help, the
-code and the README agree. Imports nothing heavy (the CLI's --help reads it)."""
+code and the docs agree. Imports nothing heavy (the CLI's --help reads it)."""
 
 import math
 from dataclasses import asdict, dataclass
@@ -20,11 +20,11 @@ ARCHITECTURE = "dense"
 OPTIMIZER = "adam"
 # Epochs, batch size, schedule, dropout and Adam's settings depend on the architecture.
 # - dense is tuned for time to accuracy on a 2-core CPU: batch 256, Adam from 0.002, cosine decay to
-#   zero (98% test accuracy at epoch 5, 10.4 s; README, Results). The seed's own batch-64
+#   zero (98% test accuracy at epoch 5, 10.4 s; docs/results.md). The seed's own batch-64
 #   constant-rate recipe is the seed001 preset.
 # - cnn is a small fast convnet trained by the one-cycle recipe of tuomaso/train_mnist_fast: batch
 #   256, Adam with beta_1 0.7 and beta_2 0.9, the rate rising to 0.01 and annealed to nearly 0 over
-#   a short run (README, Results).
+#   a short run (docs/results.md).
 # - keras-convnet and book-cnn keep keras.io's batch 64 at Adam's constant 0.001.
 # - bn-cnn (batch norm, dropout 0.3) is trained by the same one-cycle recipe with Adam's own betas,
 #   peaking at 0.005; its `best` preset runs 40 epochs on distorted digits.

@@ -3,7 +3,6 @@
 
 import json
 import os
-import re
 import shlex
 import socket
 import subprocess
@@ -153,13 +152,11 @@ def free_ports(n):
 
 
 def readme_cluster():
-    """The README's two-worker example: (TF_CONFIG, digitcli arguments) for each worker."""
-    from conftest import ROOT
+    """The two-worker example (docs/distribute.md): (TF_CONFIG, digitcli arguments) for each worker."""
+    from docpages import marked_block
 
-    readme = (ROOT / "README.md").read_text()
-    body = re.search(r"<!-- example:two-workers -->\n```bash\n(.*?)```", readme, re.S).group(1)
     commands = []
-    for line in body.strip().splitlines():
+    for line in marked_block("example:two-workers"):
         assignment, program, *args = shlex.split(line)
         assert assignment.startswith("TF_CONFIG=") and program == "digitcli"
         commands.append((assignment.removeprefix("TF_CONFIG="), args))
@@ -173,7 +170,7 @@ def _with(args, option, value):
 
 
 def start_cluster(data, out, tmp_path, epochs, *extra):
-    """The README's two workers on free ports, training `data` into `out`; each has its own TMPDIR so
+    """The documented two workers on free ports, training `data` into `out`; each has its own TMPDIR so
     its cleanup can be checked. Returns (chief, worker) processes."""
     ports = free_ports(2)
     procs = []
@@ -229,7 +226,7 @@ def test_two_workers_train_and_only_the_chief_saves(data, tmp_path, single):
     assert [row["epoch"] for row in meta["history"]] == [1]
     accuracy = accuracy_of(out, data)
     assert abs(accuracy - single["accuracy"]) <= 0.01, (accuracy, single["accuracy"])
-    # Figures for the README and the issue note (pytest -s shows them).
+    # Figures for the docs and the issue note (pytest -s shows them).
     print(
         f"\ntwo workers: {100 * accuracy:.2f}% in {wall:.1f} s wall ({meta['train_seconds']:.1f} s training); "
         f"one process: {100 * single['accuracy']:.2f}% in {single['wall']:.1f} s wall"

@@ -1,5 +1,5 @@
 """The package stays a house a newcomer can find their way in: no import circles (counting imports
-inside functions), short modules and functions, and a README line for every folder."""
+inside functions), short modules and functions, and a line in docs/development.md for every folder."""
 
 import ast
 
@@ -115,8 +115,8 @@ def test_modules_and_functions_are_short():
     assert long == []
 
 
-def test_the_readme_describes_every_folder_of_the_package():
-    readme = (ROOT / "README.md").read_text()
+def test_the_development_page_describes_every_folder_of_the_package():
+    readme = (ROOT / "docs" / "development.md").read_text()
     folders = sorted(p.parent for p in PACKAGE.glob("*/__init__.py"))
     assert len(folders) >= 6
     for folder in folders:

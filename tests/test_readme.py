@@ -1,4 +1,5 @@
-"""The README's set-up commands are the ones CI runs, and its examples match the code."""
+"""The README's set-up commands are the ones CI runs, and the examples on every page (README.md and
+docs/*.md) match the code: each command shown is run here or by the test its block's marker names."""
 
 import json
 import os
@@ -9,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT
+from docpages import PAGES, blocks, marked_block, page_name, page_with
 
 from digitcli import settings as defaults
-
-README = (ROOT / "README.md").read_text()
 
 
 def block(tag):
@@ -39,7 +39,7 @@ def test_readme_accuracies_match_the_shipped_models():
 
     for name in ("dense", "cnn"):
         meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
-        row = next(line for line in README.splitlines() if line.startswith(f"| `models/{name}.keras`"))
+        row = page_with(f"| `models/{name}.keras`")
         assert f"{100 * meta['test']['accuracy']:.2f}%" in row
         assert f"best epoch {meta['best_epoch']} of {len(meta['history'])}" in row
         made_with = re.search(r"`(digitcli train [^`]*)`", row).group(1)
@@ -53,15 +53,21 @@ def test_readme_accuracies_match_the_shipped_models():
 
 
 def console_examples():
-    """(command, expected stdout lines) for each `$ digitcli ...` line in the README's console blocks."""
-    examples = []
-    for body in re.findall(r"```console\n(.*?)```", README, re.S):
-        for chunk in re.split(r"^\$ ", body, flags=re.M)[1:]:
-            command, *output = chunk.rstrip("\n").split("\n")
-            expected = [line for line in output if not line.rstrip().endswith("(stderr)")]
-            while expected and not expected[-1].strip():
-                expected.pop()
-            examples.append((command, expected))
+    """(page, command, expected stdout lines) for each `$ ...` line in the console blocks of every page;
+    an example shown on two pages (the README's tour repeats some) is run once."""
+    examples, seen = [], set()
+    for page in PAGES:
+        for _, lang, body in blocks(page):
+            if lang != "console":
+                continue
+            for chunk in re.split(r"^\$ ", body, flags=re.M)[1:]:
+                command, *output = chunk.rstrip("\n").split("\n")
+                expected = [line for line in output if not line.rstrip().endswith("(stderr)")]
+                while expected and not expected[-1].strip():
+                    expected.pop()
+                if (command, tuple(expected)) not in seen:
+                    seen.add((command, tuple(expected)))
+                    examples.append((page, command, expected))
     return examples
 
 
@@ -70,14 +76,14 @@ def _mask(line):
     return re.sub(r"in \d+\.\d s;", "in N s;", line)
 
 
-def _example(command, expected):
+def _example(page, command, expected):
     # Training and exporting run TensorFlow for tens of seconds: those examples are in the slow set.
     slow = re.search(r"digitcli (train|export)\b", command)
-    return pytest.param(command, expected, id=command, marks=[pytest.mark.slow] if slow else [])
+    return pytest.param(command, expected, id=f"{page_name(page)}: {command}", marks=[pytest.mark.slow] if slow else [])
 
 
 @pytest.mark.real_model
-@pytest.mark.parametrize("command,expected", [_example(c, e) for c, e in console_examples()])
+@pytest.mark.parametrize("command,expected", [_example(*example) for example in console_examples()])
 def test_readme_example_output_is_real(command, expected, tmp_path):
     import os
     import shutil
@@ -104,9 +110,9 @@ def test_readme_example_output_is_real(command, expected, tmp_path):
 
 @pytest.mark.real_model
 def test_the_fine_tuning_walkthrough_reads_the_writer_better_and_keeps_mnist(real_data, tmp_path):
-    """The README's "Your own digits" commands, run in a scratch folder: after fine-tuning, more of the
-    writer's test digits are read right, and MNIST accuracy falls by at most 0.3 points."""
-    block = re.search(r"<!-- walkthrough -->\n```bash\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    """The "Your own digits" commands (docs/fine-tuning.md), run in a scratch folder: after fine-tuning,
+    more of the writer's test digits are read right, and MNIST accuracy falls by at most 0.3 points."""
+    block = marked_block("walkthrough")
     assert len(block) == 5
     outputs = []
     for command in block:
@@ -130,13 +136,13 @@ def test_the_fine_tuning_walkthrough_reads_the_writer_better_and_keeps_mnist(rea
     tuned = float(re.search(r"accuracy\s+([\d.]+)%", outputs[4]).group(1))
     shipped = json.loads((ROOT / "models" / "robust.json").read_text())["test"]["accuracy"] * 100
     assert shipped - tuned <= 0.3
-    row = next(line for line in README.splitlines() if line.startswith("| fine-tuned from it, as above"))
-    assert f"{tuned:.2f}%" in row  # the README's figure is what this run measured
+    row = page_with("| fine-tuned from it, as above")
+    assert f"{tuned:.2f}%" in row  # the page's figure is what this run measured
 
 
 @pytest.mark.slow
 def test_the_best_preset_commands_train_five_runs_and_score_their_ensemble(tmp_path):
-    """The README's `best` commands, run in a scratch folder on small made-up data and one epoch (the
+    """The `best` commands (docs/experiments.md), run in a scratch folder on small made-up data and one epoch (the
     real ones take about an hour): five bn-cnn runs with seeds 0-4, then their ensemble's score,
     which must be the accuracy of the five models' mean probabilities."""
     from conftest import write_idx_folder
@@ -145,7 +151,7 @@ def test_the_best_preset_commands_train_five_runs_and_score_their_ensemble(tmp_p
     from digitcli.inference.predictors import load_predictor
 
     data = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=100, ink=250, noise=5)
-    block = re.search(r"<!-- best -->\n```bash\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    block = marked_block("best")
     assert len(block) == 2 and "--preset best --runs 5" in block[0]
     outputs = []
     for command, extra in zip(block, (" --epochs 1", " --format json")):

@@ -206,14 +206,15 @@ def test_a_taken_port_is_one_line_and_elsewhere_than_loopback_is_noted():
 
 @pytest.mark.real_model
 def test_the_readmes_curl_examples_answer_as_shown():
-    """Each `curl` line of the README's serve block, run against `digitcli serve` with the default
+    """Each `curl` line of the serve block (docs/serve.md), run against `digitcli serve` with the default
     model, prints what the comment under it shows (up to its "...", where it shortens)."""
     import shutil
 
     if not shutil.which("curl"):
         pytest.skip("no curl")
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- serve:curl -->\n```bash\n(.*?)```", readme, re.S).group(1).splitlines()
+    from docpages import marked_block
+
+    block = marked_block("serve:curl")
     pairs = [(cmd, shown[2:]) for cmd, shown in zip(block, block[1:]) if cmd.startswith("curl ")]
     assert len(pairs) == 3
     server, url, _ = start()

@@ -3,7 +3,7 @@ driven by Selenium, a digit drawn with pointer events. .ci/run installs chromium
 chromium-driver; the test skips only where they are not installed.
 
 Set DIGITCLI_SCREENSHOT=PATH to keep the screenshot somewhere other than the test's folder (the
-README's picture is made that way)."""
+docs/serve-page.png is made that way)."""
 
 import os
 import re

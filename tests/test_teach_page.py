@@ -4,7 +4,7 @@ buttons, deleting one, fine-tuning for real (one epoch on tiny MNIST-format data
 model and switching back.
 
 Set DIGITCLI_SCREENSHOT=PATH to keep the screenshot, and DIGITCLI_TEACH_MIX=MNIST to fine-tune with
-real MNIST instead (the README's picture is made that way)."""
+real MNIST instead (docs/teach-page.png is made that way)."""
 
 import json
 import os

@@ -75,7 +75,7 @@ PRESETS = {
     "robust": {
         "about": "The default model's recipe: the cnn, trained on digits distorted afresh every epoch "
         "(--augment affine), one-cycle Adam peaking at 0.005, batch 256, label smoothing 0.1, 20 epochs.",
-        "reference": "99.5% on MNIST's test set, and the best reading of digits unlike MNIST's (README)",
+        "reference": "99.5% on MNIST's test set, and the best reading of digits unlike MNIST's (docs/results.md)",
         "target": 0.995,
         "settings": {
             "model": "cnn",

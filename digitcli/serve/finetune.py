@@ -120,7 +120,7 @@ class FineTune:
     def _train(self, start_model, data, epochs):
         self._update(step="training")
         command = ["train", "--from", str(start_model), "--data", str(data), "--mix", str(self.mix)]
-        # README's "Your own digits" recipe: half the usual rate kept MNIST within 0.3 points there.
+        # The "Your own digits" recipe (docs/fine-tuning.md): half the usual rate kept MNIST within 0.3 points there.
         command += ["--epochs", str(epochs), "--lr", FINE_TUNE_LR, "--out", str(self.out), "--overwrite"]
         self._worker(command, self._progress)
 

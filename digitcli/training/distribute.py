@@ -45,7 +45,7 @@ def role(strategy, environ=None):
         return Role(strategy)
     environ = os.environ if environ is None else environ
     raw = environ.get(ENV_TF_CONFIG)
-    hint = "see the README's multi-worker example"
+    hint = "see the multi-worker example in docs/distribute.md"
     if not raw:
         raise UsageProblem(
             f"--distribute multi-worker needs {ENV_TF_CONFIG} to describe the cluster; {hint}", "--distribute"
