@@ -159,6 +159,11 @@ def data_option_with(help):
 
 
 data_option = data_option_with(f"{DATA_KINDS} (its last tenth is the test set). Unset: Keras' download.")
+allow_nondigits_option = click.option(
+    "--allow-nondigits",
+    is_flag=True,
+    help="Read every image as a digit, even a dot, a dash or a scribble (else they read as '-' with a reason).",
+)
 backend_option = click.option(
     "--backend",
     type=click.Choice(settings.BACKENDS),

@@ -8,6 +8,7 @@ from digitcli import settings
 from digitcli.cliparams import (
     CONTEXT,
     FiniteRange,
+    allow_nondigits_option,
     backend_option,
     count_option,
     digit_count,
@@ -41,11 +42,7 @@ from digitcli.cliparams import (
 @click.option(
     "--min-confidence", type=FiniteRange(0, 1), default=0.0, help="Report predictions less confident than this as '?'."
 )
-@click.option(
-    "--allow-nondigits",
-    is_flag=True,
-    help="Read every image as a digit, even a dot, a dash or a scribble (else they read as '-' with a reason).",
-)
+@allow_nondigits_option
 @click.option("--invert/--no-invert", default=True, help="Invert images drawn dark on light.")
 @click.option("--strict", is_flag=True, help="Stop at the first input that cannot be read.")
 @backend_option
@@ -166,11 +163,7 @@ def prepare(images, out, count, old_count, show, strict, overwrite, model):
 @click.option(
     "--min-confidence", type=FiniteRange(0, 1), default=0.0, help="Digits read less confidently than this show as '?'."
 )
-@click.option(
-    "--allow-nondigits",
-    is_flag=True,
-    help="Read every image as a digit, even a dot, a dash or a scribble (else they read as '-' with a reason).",
-)
+@allow_nondigits_option
 @count_option
 @click.option("--strict", is_flag=True, help="Stop at the first image that cannot be read.")
 @backend_option
