@@ -21,10 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {
     "default (this CPU: AVX-512, AMX)": {},
+    "default again (same machine, same settings)": {},
     "oneDNN limited to AVX-512 without AMX": {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
     "oneDNN limited to AVX2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
     "one thread": {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"},
     "oneDNN off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+    "oneDNN off again": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "oneDNN off, limited to AVX2 (no effect expected)": {"TF_ENABLE_ONEDNN_OPTS": "0", "ONEDNN_MAX_CPU_ISA": "AVX2"},
     "oneDNN off, one thread": {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_NUM_INTRAOP_THREADS": "1"},
 }
@@ -57,7 +59,7 @@ def main():
                 continue
             losses, accuracy, seconds = run(args, env, Path(tmp) / f"r{k}.keras")
             first = first or losses
-            same = "yes" if losses == first else "no"
+            same = "yes" if losses == first else "no"  # bit for bit, every epoch
             print(f"{name:52s} {losses[-1]!r:>22s} {100 * accuracy:8.2f}% {same:>5s} {seconds:8.1f}", flush=True)
 
 
