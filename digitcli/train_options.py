@@ -53,6 +53,13 @@ _TRAIN_OPTIONS = [
         "(options given here override them).",
     ),
     click.option(
+        "--freeze",
+        type=click.Choice(settings.FREEZES),
+        default=settings.FREEZES[0],
+        help="convolutions: keep the convolution layers' weights as they are and train the rest (fine-tuning "
+        "with --from).",
+    ),
+    click.option(
         "--mix",
         type=click.Path(),
         default=None,
