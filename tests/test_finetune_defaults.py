@@ -1,6 +1,7 @@
 """train --from on a small set of one's own takes the fine-tuning defaults (training.plan.FINE_TUNE)
 for what was not typed, and --freeze convolutions keeps the convolutions' weights."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -61,6 +62,8 @@ def test_from_on_a_small_set_records_the_defaults_and_keeps_the_convolutions(tmp
     settings = json.loads(tuned.with_suffix(".json").read_text())["settings"]
     assert {k: settings[k] for k in plan.FINE_TUNE} == plan.FINE_TUNE
     assert settings["init_from"] == str(SHIPPED_CNN)
+    again = plan.settings_for(dataclasses.asdict(TrainSettings()), set(), from_model=tuned)
+    assert again.freeze == "none" and again.init_from == str(tuned)  # not inherited: a large set trains it all
     before = keras.saving.load_model(SHIPPED_CNN, compile=False)
     after = keras.saving.load_model(tuned, compile=False)
     for old, new in zip(before.layers, after.layers):

@@ -76,7 +76,8 @@ def _saved_settings(path, options, typed):
             "--model",
         )
     fields = {f.name for f in dataclasses.fields(choices.TrainSettings)}
-    base = {k: v for k, v in saved.items() if k in fields and k != "preset"}
+    # --freeze was how that model was made from another, not part of its recipe: typed anew each time.
+    base = {k: v for k, v in saved.items() if k in fields and k not in ("preset", "freeze")}
     for key in ("hidden", "adam_betas"):
         if base.get(key) is not None:
             base[key] = tuple(base[key])
