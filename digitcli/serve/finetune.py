@@ -122,7 +122,7 @@ class FineTune:
         self._update(step="training")
         command = ["train", "--from", str(start_model), "--data", str(data), "--mix", str(self.mix)]
         # The rate and the frozen convolutions are --from's defaults for small sets, measured to keep MNIST.
-        command += ["--epochs", str(epochs), "--out", str(self.out), "--overwrite"]
+        command += ["--epochs", str(epochs), "--out", str(self.out), "--restart"]  # an earlier model is kept
         self._worker(command, self._progress)
 
     def _progress(self, line):
