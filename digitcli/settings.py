@@ -84,6 +84,8 @@ INITS = ("glorot", "normal", "fan-in")
 LOSSES = ("crossentropy", "mse", "quadratic", "binary-crossentropy")
 # Outputs: 10 one-hot probabilities, or the digit's 4-bit binary code on 4 sigmoid outputs.
 ENCODINGS = ("onehot", "bits")
+# train --freeze: layers kept as they are while fine-tuning (none, or every Conv2D layer).
+FREEZES = ("none", "convolutions")
 LOSS = "crossentropy"
 SEED = 0
 VALIDATION_SIZE = 10_000
@@ -159,6 +161,7 @@ class TrainSettings:
     label_smoothing: float = 0.0
     init_from: str | None = None  # train --from: a model file whose weights training starts from
     encoding: str = "onehot"
+    freeze: str = "none"
 
     def __post_init__(self):
         if self.label_smoothing and (self.loss != "crossentropy" or self.encoding == "bits"):
@@ -259,6 +262,7 @@ STORED_SETTINGS = {
     "label_smoothing": _real(0, 1, high_open=True),
     "init_from": _optional((_text, "a file name")),
     "encoding": _one_of(ENCODINGS),
+    "freeze": _one_of(FREEZES),
 }
 
 

@@ -50,7 +50,15 @@ _TRAIN_OPTIONS = [
         default=None,
         metavar="MODEL",
         help="Fine-tune: start from this model's weights, with its architecture and settings "
-        "(options given here override them).",
+        "(options given here override them). On a set of your own under 2,000 images it trains 1 epoch "
+        "at --lr 0.001 with --freeze convolutions, unless given.",
+    ),
+    click.option(
+        "--freeze",
+        type=click.Choice(settings.FREEZES),
+        default=settings.FREEZES[0],
+        help="convolutions: keep the convolution layers' weights as they are and train the rest (fine-tuning "
+        "with --from).",
     ),
     click.option(
         "--mix",

@@ -61,7 +61,7 @@ def real_data():
     path = os.environ.get("DIGITCLI_DATA")
     if not path or not Path(path).exists():
         pytest.skip("real MNIST not available (set DIGITCLI_DATA)")
-    return Path(path)
+    return Path(path).resolve()  # CI gives ../shared/data/mnist: tests run commands in other folders
 
 
 @pytest.fixture(autouse=True)

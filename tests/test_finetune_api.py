@@ -91,9 +91,8 @@ def test_fine_tune_then_switch_and_switch_back(tmp_path, setup, monkeypatch):
     assert done["after"] == {"own": {"accuracy": 0.9, "images": 2}, "mnist": {"accuracy": 0.99, "images": 100}}
     commands = [json.loads(line) for line in (tmp_path / "commands.jsonl").read_text().splitlines()]
     train = next(c for c in commands if c["args"][0] == "train")["args"]
-    assert train[:11] == [
-        *("train", "--from", str(model), "--data", train[4], "--mix", str(mix), "--epochs", "2", "--lr", "0.0005")
-    ]
+    assert train[:9] == ["train", "--from", str(model), "--data", train[4], "--mix", str(mix), "--epochs", "2"]
+    assert "--lr" not in train and "--freeze" not in train  # --from's defaults for small sets apply
     assert next(c for c in commands if c["args"][0] == "train")["labels"].count("\n") == 21  # a copy of all 20
     assert not Path(train[4]).exists()  # the copy is gone
 

@@ -19,10 +19,11 @@ import threading
 import time
 from pathlib import Path
 
+from digitcli.training.plan import FINE_TUNE
+
 MIN_SAMPLES = 20  # a tenth held out to compare on, a tenth of the rest to pick the best epoch
 MAX_EPOCHS = 20
-DEFAULT_EPOCHS = 3
-FINE_TUNE_LR = "0.0005"
+DEFAULT_EPOCHS = FINE_TUNE["epochs"]  # train --from's own choice for a small set (training/plan.py)
 NEEDS_MIX = (
     "fine-tuning mixes MNIST's training images in so that the model does not forget them, and no MNIST "
     "is at hand: start the server with --mix DIR (a folder holding MNIST's four IDX files, "
@@ -120,8 +121,8 @@ class FineTune:
     def _train(self, start_model, data, epochs):
         self._update(step="training")
         command = ["train", "--from", str(start_model), "--data", str(data), "--mix", str(self.mix)]
-        # The "Your own digits" recipe (docs/fine-tuning.md): half the usual rate kept MNIST within 0.3 points there.
-        command += ["--epochs", str(epochs), "--lr", FINE_TUNE_LR, "--out", str(self.out), "--overwrite"]
+        # The rate and the frozen convolutions are --from's defaults for small sets, measured to keep MNIST.
+        command += ["--epochs", str(epochs), "--out", str(self.out), "--restart"]  # an earlier model is kept
         self._worker(command, self._progress)
 
     def _progress(self, line):

@@ -22,6 +22,17 @@ def start_from(model, path):
         ) from None
 
 
+def freeze(model, which):
+    """train --freeze convolutions: the Conv2D layers keep their weights (set before compiling, which
+    reads `trainable`); a small set of one's own then tunes only the dense layers that read them."""
+    import keras
+
+    if which == "convolutions":
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Conv2D):
+                layer.trainable = False
+
+
 def tensorboard(log_dir):
     """Keras' TensorBoard callback: per-epoch loss, accuracy and learning rate under log_dir/train
     and log_dir/validation, for `tensorboard --logdir DIR`."""

@@ -9,6 +9,16 @@ from digitcli.errors import UsageProblem
 
 SMALL_SET = 20_000  # below this many training images, a tenth of them validate by default
 
+# train --from on a set of one's own under SMALL_FINE_TUNE images (the digits a person collects, not
+# a data set) takes these settings for whatever was not typed, instead of the saved model's: its
+# own recipe (the robust model's 20 epochs peaking at 0.005) would overwrite what it knew. Chosen
+# with bench/finetune_bench.py (50 digits of a writer MNIST lacks, README "Teach it your hand"):
+# one epoch at a peak of 0.001 with the convolutions frozen read the writer's next 200 digits as
+# well as 3 epochs at 0.0005 or 0.001 (100%), and cost MNIST the least (0.01 points against
+# 0.05-0.14) in the least training time. The convolutions stay frozen only where there are some.
+SMALL_FINE_TUNE = 2_000
+FINE_TUNE = {"lr": 0.001, "epochs": 1, "freeze": "convolutions"}
+
 
 # The options of `train` that steer the run rather than the recipe; the rest are TrainSettings.
 STEERING = ("overwrite", "restart", "resume", "onnx", "distribute", "replicas", "tensorboard")
@@ -28,6 +38,10 @@ def plan_run(options, typed, preset=None, from_model=None, out=None, **paths):
     if run["replicas"] is not None and run["distribute"] != "mirrored":
         raise UsageProblem("--replicas goes with --distribute mirrored", "--replicas")
     chosen = settings_for(options, typed, preset, from_model)
+    if chosen.freeze != "none" and not from_model:
+        raise UsageProblem(
+            f"--freeze {chosen.freeze} keeps the weights of the model given by --from; give --from", "--freeze"
+        )
     out = Path(out or f"{choices.RUNS_DIR}/{preset or chosen.model}.keras")
     return chosen, out, run
 
@@ -62,7 +76,8 @@ def _saved_settings(path, options, typed):
             "--model",
         )
     fields = {f.name for f in dataclasses.fields(choices.TrainSettings)}
-    base = {k: v for k, v in saved.items() if k in fields and k != "preset"}
+    # --freeze was how that model was made from another, not part of its recipe: typed anew each time.
+    base = {k: v for k, v in saved.items() if k in fields and k not in ("preset", "freeze")}
     for key in ("hidden", "adam_betas"):
         if base.get(key) is not None:
             base[key] = tuple(base[key])
@@ -71,16 +86,27 @@ def _saved_settings(path, options, typed):
 
 def data_for(settings, typed, data=None, test_data=None, mix=None, mix_size=None):
     """(settings, Dataset). Unless --validation-size was given, a set under 20,000 training images
-    validates on a tenth of them rather than the default 10,000."""
+    validates on a tenth of them rather than the default 10,000; --from on one under 2,000 takes
+    FINE_TUNE's settings where none were typed."""
     from digitcli.data.datasets import load_raw
     from digitcli.data.splits import dataset_from
 
     raw = load_raw(data, hold_out=test_data is None)
+    if settings.init_from and len(raw.y_train) < SMALL_FINE_TUNE:
+        settings = fine_tuning(settings, typed)
     validation = settings.validation_size
     if "validation_size" not in typed and len(raw.y_train) < SMALL_SET:
         validation = len(raw.y_train) // 10
     dataset = dataset_from(raw, validation, settings.limit, test_data, mix, mix_size)
     return dataclasses.replace(settings, validation_size=validation), dataset
+
+
+def fine_tuning(settings, typed):
+    """`settings` with FINE_TUNE's values for what was not typed (no frozen layers in a dense network)."""
+    chosen = {name: value for name, value in FINE_TUNE.items() if name not in typed}
+    if settings.model == "dense":
+        chosen.pop("freeze", None)
+    return dataclasses.replace(settings, **chosen)
 
 
 def watch_set(path, labels_value=None):

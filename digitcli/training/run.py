@@ -137,6 +137,7 @@ class _Run:
                 )
                 if s.init_from:
                     fitting.start_from(model, s.init_from)
+                fitting.freeze(model, s.freeze)
                 model.compile(
                     optimizer=optimizer(s, steps),
                     loss=keras_loss(s.loss, s.label_smoothing, s.encoding),
