@@ -343,11 +343,13 @@ def test_the_fine_tune_copy_and_the_download_do_not_follow_links(tmp_path):
     keep(api, 1, ONE)
     outside = tmp_path / "outside.csv"
     outside.write_bytes((SAMPLES / "digit3_1.csv").read_bytes())  # a valid digit CSV, but not ours
-    (tmp_path / "mine" / "digit7_1.csv").unlink()
-    (tmp_path / "mine" / "digit7_1.csv").symlink_to(outside)
     store = collect.SampleStore(tmp_path / "mine")
-    store.labels = {"digit7_1.csv": 7, "digit1_2.csv": 1}  # as if the swap came after the folder was opened
+    assert store.labels == {"digit7_1.csv": 7, "digit1_2.csv": 1}
+    (tmp_path / "mine" / "digit7_1.csv").unlink()  # swapped for a link while the server runs
+    (tmp_path / "mine" / "digit7_1.csv").symlink_to(outside)
     assert store.snapshot(tmp_path / "copy") == 1
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["digit1_2.csv", "labels.csv"]
     assert (tmp_path / "copy" / "labels.csv").read_text() == "file,label\ndigit1_2.csv,1\n"
     assert list(store.digits()[1]) == [1]
+    assert api.get("/api/samples.csv").text.splitlines()[1:] == [store.kaggle_csv().splitlines()[1]]
+    assert store.kaggle_csv().splitlines()[1].startswith("1,")
