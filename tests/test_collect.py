@@ -353,3 +353,20 @@ def test_the_fine_tune_copy_and_the_download_do_not_follow_links(tmp_path):
     assert list(store.digits()[1]) == [1]
     assert api.get("/api/samples.csv").text.splitlines()[1:] == [store.kaggle_csv().splitlines()[1]]
     assert store.kaggle_csv().splitlines()[1].startswith("1,")
+
+
+def test_serve_refuses_a_collect_folder_whose_labels_file_is_a_link(tmp_path, monkeypatch):
+    from conftest import cli_run
+
+    from digitcli.serve import server
+
+    def bind(host, port):
+        raise AssertionError("the server started on a labels file it would write through")
+
+    monkeypatch.setattr(server, "bind", bind)
+    theirs = tmp_path / "their-labels.csv"
+    theirs.write_text("file,label\n")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "labels.csv").symlink_to(theirs)
+    refused = cli_run("serve", "--model", SHIPPED_DENSE, "--collect", tmp_path / "mine", code=1)
+    assert "labels.csv: a symbolic link" in refused.stderr and "Traceback" not in refused.stderr
