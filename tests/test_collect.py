@@ -242,3 +242,131 @@ def test_a_sample_that_cannot_be_written_is_not_labelled_and_leaves_nothing(tmp_
     assert answer.status_code == 507 and "no space left" in answer.json()["error"]
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert api.get("/api/samples").json()["count"] == 1
+
+
+def strangers_folder(tmp_path):
+    """A folder the user had before --collect: a labels file of theirs naming a file of theirs that is no
+    digit CSV, links to a diary outside, and a digit CSV with its drawing that its name calls a 5 but
+    the user labelled 3. None of it is a sample this server wrote."""
+    folder, diary = tmp_path / "mine", tmp_path / "diary.txt"
+    folder.mkdir()
+    diary.write_text("dear diary\n")
+    (folder / "labels.csv").write_text("file,label\ndigit5_1.csv,5\n notes.txt , 3\ndigit5_4.csv,3\n")
+    (folder / "digit5_1.csv").write_text("user's own file")
+    for suffix in (".csv", ".png"):
+        (folder / f"digit5_2{suffix}").symlink_to(diary)
+    (folder / "digit5_4.csv").write_bytes((SAMPLES / "digit3_1.csv").read_bytes())
+    (folder / "digit5_4.png").write_bytes(SEVEN)
+    return folder, diary
+
+
+def snapshot_of(folder):
+    return {p.name: (p.readlink() if p.is_symlink() else p.read_bytes()) for p in folder.iterdir()}
+
+
+def test_on_open_only_regular_valid_samples_are_adopted_and_new_names_skip_taken_ones(tmp_path):
+    folder, diary = strangers_folder(tmp_path)
+    before = snapshot_of(folder)
+    api = client(folder)
+    assert api.get("/api/samples").json()["count"] == 0
+    assert (folder / "labels.csv").read_bytes() == before["labels.csv"]  # the links were not labelled
+    assert keep(api, 5, ONE).json()["sample"]["id"] == "digit5_5"  # 1, 2 and 4 are taken
+    assert [s["id"] for s in api.get("/api/samples").json()["samples"]] == ["digit5_5"]
+    text = "file,label\ndigit5_1.csv,5\n notes.txt , 3\ndigit5_4.csv,3\ndigit5_5.csv,5\n"
+    assert (folder / "labels.csv").read_text() == text  # the user's lines kept as they were
+    after = snapshot_of(folder)
+    assert {k: after[k] for k in before if k != "labels.csv"} == {k: v for k, v in before.items() if k != "labels.csv"}
+    assert diary.read_text() == "dear diary\n"
+
+
+def test_a_new_sample_never_takes_the_name_of_a_file_or_link_already_there(tmp_path):
+    (tmp_path / "digit7_1.png").symlink_to(tmp_path / "nowhere")  # dangling: still a name taken
+    (tmp_path / "digit7_2.csv").write_text("mine")
+    api = client(tmp_path)
+    assert keep(api, 7).json()["sample"]["id"] == "digit7_3"
+    assert (tmp_path / "digit7_1.png").is_symlink() and not (tmp_path / "nowhere").exists()
+    assert (tmp_path / "digit7_2.csv").read_text() == "mine"
+
+
+def test_a_drawing_is_never_served_through_a_link_or_from_a_file_the_server_did_not_write(tmp_path):
+    folder, diary = strangers_folder(tmp_path)
+    api = client(folder)
+    for sample in ("digit5_2", "digit5_1", "digit5_4"):
+        answer = api.get(f"/api/samples/{sample}/drawing")
+        assert answer.status_code == 404 and b"diary" not in answer.content, sample
+    assert keep(api, 7).status_code == 201
+    (folder / "digit7_5.png").unlink()
+    (folder / "digit7_5.png").symlink_to(diary)  # swapped for a link after it was kept
+    answer = api.get("/api/samples/digit7_5/drawing")
+    assert answer.status_code == 404 and b"diary" not in answer.content
+
+
+def test_delete_removes_only_samples_the_server_wrote(tmp_path):
+    folder, diary = strangers_folder(tmp_path)
+    api = client(folder)
+    assert keep(api, 7).json()["sample"]["id"] == "digit7_5"
+    before = snapshot_of(folder)
+    for sample in ("digit5_1", "digit5_2", "digit5_4"):
+        assert api.delete(f"/api/samples/{sample}").status_code == 404, sample
+    assert snapshot_of(folder) == before and diary.read_text() == "dear diary\n"
+    assert api.delete("/api/samples/digit7_5").status_code == 200
+    assert not (folder / "digit7_5.csv").exists() and not (folder / "digit7_5.png").exists()
+    assert (folder / "labels.csv").read_text() == "file,label\ndigit5_1.csv,5\n notes.txt , 3\ndigit5_4.csv,3\n"
+
+
+def test_delete_leaves_a_sample_whose_csv_was_swapped_for_the_users_own_file(tmp_path):
+    api = client(tmp_path)
+    keep(api, 7)
+    (tmp_path / "digit7_1.csv").write_text("user's own file")
+    assert api.delete("/api/samples/digit7_1").status_code == 404
+    assert (tmp_path / "digit7_1.csv").read_text() == "user's own file" and (tmp_path / "digit7_1.png").exists()
+
+
+def test_a_labels_file_that_is_a_link_is_refused_and_not_written_through(tmp_path):
+    from digitcli.errors import DataError
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    theirs = tmp_path / "their-labels.csv"
+    theirs.write_text("file,label\n")
+    (folder / "labels.csv").symlink_to(theirs)
+    (folder / "digit1_1.csv").write_bytes((SAMPLES / "digit1_1.csv").read_bytes())
+    (folder / "digit1_1.png").write_bytes(ONE)  # a sample to recover: a write the link must not take
+    with pytest.raises(DataError, match="labels.csv: a symbolic link"):
+        collect.SampleStore(folder)
+    assert theirs.read_text() == "file,label\n" and (folder / "labels.csv").is_symlink()
+
+
+def test_the_fine_tune_copy_and_the_download_do_not_follow_links(tmp_path):
+    api = client(tmp_path / "mine")
+    keep(api, 7)
+    keep(api, 1, ONE)
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes((SAMPLES / "digit3_1.csv").read_bytes())  # a valid digit CSV, but not ours
+    store = collect.SampleStore(tmp_path / "mine")
+    assert store.labels == {"digit7_1.csv": 7, "digit1_2.csv": 1}
+    (tmp_path / "mine" / "digit7_1.csv").unlink()  # swapped for a link while the server runs
+    (tmp_path / "mine" / "digit7_1.csv").symlink_to(outside)
+    assert store.snapshot(tmp_path / "copy") == 1
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["digit1_2.csv", "labels.csv"]
+    assert (tmp_path / "copy" / "labels.csv").read_text() == "file,label\ndigit1_2.csv,1\n"
+    assert list(store.digits()[1]) == [1]
+    assert api.get("/api/samples.csv").text.splitlines()[1:] == [store.kaggle_csv().splitlines()[1]]
+    assert store.kaggle_csv().splitlines()[1].startswith("1,")
+
+
+def test_serve_refuses_a_collect_folder_whose_labels_file_is_a_link(tmp_path, monkeypatch):
+    from conftest import cli_run
+
+    from digitcli.serve import server
+
+    def bind(host, port):
+        raise AssertionError("the server started on a labels file it would write through")
+
+    monkeypatch.setattr(server, "bind", bind)
+    theirs = tmp_path / "their-labels.csv"
+    theirs.write_text("file,label\n")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "labels.csv").symlink_to(theirs)
+    refused = cli_run("serve", "--model", SHIPPED_DENSE, "--collect", tmp_path / "mine", code=1)
+    assert "labels.csv: a symbolic link" in refused.stderr and "Traceback" not in refused.stderr

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from digitcli.errors import DigitcliError, OutputError
@@ -135,10 +135,10 @@ class TeachApi:
         return Response(text, media_type="text/csv; charset=utf-8", headers=disposition)
 
     async def drawing(self, request):
-        path = self.store.drawing(request.path_params["sample"])
-        if path is None:
+        png = await run_in_threadpool(self.store.drawing, request.path_params["sample"])
+        if png is None:
             return _error(404, f"no sample {request.path_params['sample']!r}")
-        return FileResponse(path, media_type="image/png", headers=NO_STORE)
+        return Response(png, media_type="image/png", headers=NO_STORE)
 
     async def delete_sample(self, request):
         sample = request.path_params["sample"]
