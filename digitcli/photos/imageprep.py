@@ -14,7 +14,7 @@ from scipy import ndimage
 from digitcli.errors import InputFileError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
-MAX_SIDE = 1600  # larger photos are scaled down first: digits need far fewer pixels than phones take
+MAX_SIDE = 1000  # larger photos are scaled down first: digits need far fewer pixels than phones take
 MIN_CONTRAST = 0.12  # ink must differ from the paper by at least this much of the full grey range
 # Where MNIST's digits have their centre of mass, in pixel indices: 14.0 on the test set (measured),
 # half a pixel from the geometric centre 13.5. Models learned the data, so match the data.
@@ -27,6 +27,8 @@ def read_gray(path, data=None):
     path = Path(path)
     try:
         with Image.open(path if data is None else io.BytesIO(data)) as img:
+            if img.format == "JPEG" and max(img.size) > MAX_SIDE:  # decode a phone's photo at 1/2 to 1/8 size
+                img.draft("L", tuple(max(1, side * MAX_SIDE // max(img.size)) for side in img.size))
             img = ImageOps.exif_transpose(img)
             if img.mode in ("RGBA", "LA", "P"):
                 img = img.convert("RGBA")
@@ -154,12 +156,13 @@ def to_mnist(mask, ink=None):
     ink map), the digit is the ink within the mask, its faint halo cut off and its stroke cores made
     full (stroke_ink): a blurred or low-resolution stroke keeps its own width and a loop stays open,
     where the mask, which takes in the halo to keep faint stretches of strokes, is fatter."""
-    if ink is not None:
-        mask = stroke_ink(ink) * mask
-    if not mask.any():
-        mask = ink > 0  # a piece all halo: keep what there is
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if ink is not None:
+        grey = stroke_ink(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]) * crop
+        if grey.any():  # else a piece all halo: the mask is all there is
+            rows, cols = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
+            crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
