@@ -3,7 +3,7 @@ shrunk, JPEG-compressed, noisy, shadowed, tilted, on lined or squared paper, in 
 yellow paper, in pencil or thick marker, each at four levels from mild to severe
 (tests/degradations.py makes them).
 
-    python bench/degrade.py --data ../shared/data/mnist [--count 60] [--families blur,jpeg] [--source pen]
+    python bench/degrade.py --data ../shared/data/mnist [--count 40] [--families blur,jpeg] [--source pen]
 
 For every level it prints the model's accuracy on the digits given ideally (MNIST's own 28 x 28
 crop; for pen digits, the clean drawing through the preparation) beside predict-image's on the
@@ -51,7 +51,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=None, help="MNIST folder (needed for --source mnist)")
     parser.add_argument("--source", choices=("mnist", "pen"), default="mnist")
-    parser.add_argument("--count", type=int, default=60, help="digits per level")
+    parser.add_argument("--count", type=int, default=40, help="digits per level")
     parser.add_argument("--families", default=",".join(degradations.FAMILIES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="[default: the default model's ONNX twin]")

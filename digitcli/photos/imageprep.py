@@ -75,7 +75,7 @@ def ink_map(gray):
     if _light_ink(g):  # light ink on a dark ground: make the paper light
         g = 1.0 - g
     width = _stroke_width(g)
-    paper = ndimage.grey_closing(g, size=3 * width | 1, mode="nearest")
+    paper = ndimage.grey_closing(g, size=2 * width | 1, mode="nearest")
     dark = paper - g
     if width >= 6:  # printed rules and grid lines, far thinner than the pen, are no ink
         dark = ndimage.grey_opening(dark, size=width // 3)
