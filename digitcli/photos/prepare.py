@@ -7,7 +7,7 @@ import numpy as np
 
 from digitcli.data import inputs, labels
 from digitcli.errors import to_stderr
-from digitcli.photos.imageprep import IMAGE_SUFFIXES, page_ink, read_gray, to_mnist
+from digitcli.photos.imageprep import IMAGE_SUFFIXES, page_ink, read_gray, to_mnist, working_copy
 from digitcli.photos.segment import split_digits
 
 
@@ -24,7 +24,7 @@ def prepare(path, count=None, data=None, read=None):
     MNIST style; `count` forces how many there are; `read` (a predictor's probabilities) lets the
     model choose how the ink is split into digits."""
     name = str(path)
-    gray = read_gray(path, data)
+    gray = working_copy(read_gray(path, data))
     ink, mask = page_ink(gray, name)
     masks = [mask] if count == 1 else split_digits(mask, count, name, read, ink)
     return Prepared(name, gray, masks, np.stack([to_mnist(m, ink) for m in masks]))
