@@ -160,27 +160,21 @@ def ink_mask(ink, min_fraction=0.0005):
     return np.isin(labels, index[keep])
 
 
-def to_mnist(mask, ink=None):
+def to_mnist(mask):
     """The MNIST recipe on a digit's ink mask: uint8 (28, 28), ink 255.
 
     MNIST's digits came from binary NIST images, and their grey edges come from anti-aliasing in
-    the size normalisation. So the digit is made hard-edged, then shrunk by area averaging, which
-    makes those same grey edges. Without `ink` the mask itself is the digit. With `ink` (the page's
-    ink map), the digit is the ink within the mask, its faint halo cut off and its stroke cores made
-    full (stroke_ink): a blurred or low-resolution stroke keeps its own width and a loop stays open,
-    where the mask, which takes in the halo to keep faint stretches of strokes, is fatter."""
+    the size normalisation. So the digit is binarised (the hysteresis mask), then shrunk by area
+    averaging, which makes those same grey edges. Shrinking the photo's own grey levels instead
+    carries its blur halo into the field: the default model kept 96.0% of its accuracy that way
+    against 98.4% this way (bench/photo_digits.py images, 1,500 digits)."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    if ink is not None:
-        grey = stroke_ink(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]) * crop
-        if grey.any():  # else a piece all halo: the mask is all there is
-            rows, cols = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
-            crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = 20.0 / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     method = Image.BOX if scale < 1 else Image.BILINEAR  # BOX is area averaging, for shrinking only
-    small = np.asarray(Image.fromarray(crop.astype(np.float32) * 255).resize(size, method), dtype=np.float32)
+    small = np.asarray(Image.fromarray(crop.astype(np.uint8) * 255).resize(size, method), dtype=np.float32)
     field = np.zeros((28, 28), dtype=np.float32)
     top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
     field[top : top + size[1], left : left + size[0]] = small
@@ -192,28 +186,15 @@ def to_mnist(mask, ink=None):
     return np.clip(np.rint(field * 255.0 / max(core, 1e-6)), 0, 255).astype(np.uint8)
 
 
-STROKE = (0.3, 0.6)  # ink below the first is halo, above the second stroke core (of the page's peak)
-
-
-def stroke_ink(ink):
-    low, high = STROKE
-    return np.clip((ink - low) / (high - low), 0, 1)
-
-
 def page_mask(gray, name="image"):
     """The ink mask of a page, or InputFileError when there is no ink on it."""
-    return page_ink(gray, name)[1]
-
-
-def page_ink(gray, name="image"):
-    """(ink map, ink mask) of a page, or InputFileError when there is no ink on it."""
     ink = ink_map(gray)
     if ink is None:
         raise InputFileError(f"{name}: no ink found (an empty or blank page?); the digit must stand out from the paper")
     mask = ink_mask(ink)
     if not mask.any():
         raise InputFileError(f"{name}: no ink found; is the digit visible and in focus?")
-    return ink, mask
+    return mask
 
 
 def prepare_array(gray, name="image"):

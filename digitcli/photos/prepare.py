@@ -7,7 +7,7 @@ import numpy as np
 
 from digitcli.data import inputs, labels
 from digitcli.errors import to_stderr
-from digitcli.photos.imageprep import IMAGE_SUFFIXES, page_ink, read_gray, to_mnist, working_copy
+from digitcli.photos.imageprep import IMAGE_SUFFIXES, page_mask, read_gray, to_mnist, working_copy
 from digitcli.photos.segment import split_digits
 
 
@@ -25,9 +25,9 @@ def prepare(path, count=None, data=None, read=None):
     model choose how the ink is split into digits."""
     name = str(path)
     gray = working_copy(read_gray(path, data))
-    ink, mask = page_ink(gray, name)
-    masks = [mask] if count == 1 else split_digits(mask, count, name, read, ink)
-    return Prepared(name, gray, masks, np.stack([to_mnist(m, ink) for m in masks]))
+    mask = page_mask(gray, name)
+    masks = [mask] if count == 1 else split_digits(mask, count, name, read)
+    return Prepared(name, gray, masks, np.stack([to_mnist(m) for m in masks]))
 
 
 def read_images(arguments, count=None, strict=False, read=None, progress=inputs.no_progress):

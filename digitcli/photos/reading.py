@@ -126,7 +126,7 @@ def _candidates(marks, row_height, stroke):
     return moves
 
 
-def features(marks, read, ink=None):
+def features(marks, read):
     """Every way to read each stretch of marks, with what the score needs: [(i, j, [digit masks],
     strokes cut, [(log-confidence, height / row height, width / height, digit read) per digit])]."""
     ink = np.zeros_like(marks[0])
@@ -135,7 +135,7 @@ def features(marks, read, ink=None):
     top, bottom, _, _ = _box(ink)
     row_height = bottom - top
     moves = _candidates(marks, row_height, _stroke_width(ink))
-    probabilities = read(np.stack([to_mnist(d, ink) for _, _, pieces, _ in moves for d in pieces]))
+    probabilities = read(np.stack([to_mnist(d) for _, _, pieces, _ in moves for d in pieces]))
     found, k = [], 0
     for i, j, pieces, crossed in moves:
         digits = []
@@ -159,10 +159,10 @@ def score(move, weights=WEIGHTS):
     return total
 
 
-def best_split(marks, read, count=None, weights=WEIGHTS, ink=None):
+def best_split(marks, read, count=None, weights=WEIGHTS):
     """The digit masks of the best reading of `marks` (ink masks left to right); `read` maps a stack
     of 28 x 28 digits to probabilities. With `count`, the best reading with exactly that many."""
-    return choose(len(marks), features(marks, read, ink), count, weights)
+    return choose(len(marks), features(marks, read), count, weights)
 
 
 def choose(n, moves, count=None, weights=WEIGHTS):

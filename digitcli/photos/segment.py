@@ -117,7 +117,7 @@ def _marks(digits, height):
     return [p[0] for p in found]
 
 
-def split_digits(mask, count=None, name="image", read=None, ink=None):
+def split_digits(mask, count=None, name="image", read=None):
     """Ink masks of the digits in `mask`, left to right. With `read` (images to probabilities), the
     model chooses among the ways to group and cut the marks (reading.py); else geometry decides."""
     digits = _merge_overlapping(_pieces(mask, name))
@@ -125,7 +125,7 @@ def split_digits(mask, count=None, name="image", read=None, ink=None):
     if read is not None:
         from digitcli.photos.reading import best_split
 
-        found = best_split(_marks(digits, height), read, count, ink=ink)
+        found = best_split(_marks(digits, height), read, count)
         if found is not None:
             return found
     digits = _absorb_slivers(digits, height)
