@@ -78,7 +78,7 @@ def ink_map(gray):
     paper = ndimage.grey_closing(g, size=2 * width | 1, mode="nearest")
     dark = paper - g
     if width >= 6:  # printed rules and grid lines, far thinner than the pen, are no ink
-        dark = ndimage.grey_opening(dark, size=width // 3)
+        dark = ndimage.grey_opening(dark, size=max(3, width // 2))
     if float(np.percentile(dark, 99.9)) < MIN_CONTRAST:
         return None
     ink = np.clip(dark / np.maximum(paper, 0.1), 0, None)
