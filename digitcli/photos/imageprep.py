@@ -15,7 +15,7 @@ from scipy import ndimage
 from digitcli.errors import InputFileError
 from digitcli.settings import IMAGE_SUFFIXES  # noqa: F401 - where the photo readers look for them
 
-MAX_SIDE = 1600  # larger photos are scaled down first: digits need far fewer pixels than phones take
+MAX_SIDE = 1000  # larger photos are scaled down first: digits need far fewer pixels than phones take
 # A 50-megapixel phone photo is the largest a digit is photographed with; the header's size is checked
 # before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen (1.8 GB once decoded).
 MAX_PIXELS = 50_000_000
@@ -136,27 +136,76 @@ def _eight_bit(img):
 
 
 def ink_map(gray):
-    """Ink strength in [0, 1] from a greyscale page (either polarity), uneven lighting removed, or
-    None when nothing on the page stands out from the paper.
+    """Ink strength in [0, 1] from a greyscale page (either polarity), uneven lighting and shadows
+    removed, or None when nothing on the page stands out from the paper.
 
-    The paper is a grey opening of a downsampled copy (strokes are thinner than its window, so it
-    removes them and keeps the paper's own light, hard shadow edges included), subtracted so that
-    shadows and gradients do not read as ink. A wide median did this before, and took the heavy
-    strokes of a digit filling the frame for paper."""
+    The paper's own light is a grey closing of the page (strokes are narrower than its window, so it
+    fills them in, and keeps gradients and hard shadow edges where they are), and ink is how much
+    darker than that paper a pixel is, as a fraction of the paper's light: a stroke in a shadow is as
+    strong as one in the light. Sensor noise is smoothed first, in proportion to how much there is,
+    or the closing would take the noise's peaks for paper."""
     g = np.asarray(gray, dtype=np.float32) / 255.0
-    if np.median(g) > 0.5:  # dark ink on light paper, the common case: make ink high
+    g = _denoise(g)
+    if _light_ink(g):  # light ink on a dark ground: make the paper light
         g = 1.0 - g
+    width = _stroke_width(g)
+    paper = ndimage.grey_closing(g, size=2 * width | 1, mode="nearest")
+    dark = paper - g
+    if width >= 6:  # printed rules and grid lines, far thinner than the pen, are no ink
+        dark = ndimage.grey_opening(dark, size=max(3, width // 2))
+    if float(np.percentile(dark, 99.9)) < MIN_CONTRAST:
+        return None
+    ink = np.clip(dark / np.maximum(paper, 0.1), 0, None)
+    peak = float(np.percentile(ink, 99.9))
+    return np.clip(ink / peak, 0, 1)
+
+
+def _light_ink(g):
+    """Whether the marks on the page are lighter than the paper round them (chalk, a negative)
+    rather than darker. A shadow over most of the page makes it mostly dark, so the page's median
+    cannot say; the marks are the rarer and stronger departures from the local median: a long tail
+    on their side of it."""
     step = max(1, min(g.shape) // 64)
     small = g[::step, ::step]
-    background = ndimage.grey_opening(
-        ndimage.median_filter(small, size=3, mode="nearest"), size=max(3, min(small.shape) // 4) | 1, mode="nearest"
-    )
-    background = np.asarray(Image.fromarray(background).resize(g.shape[::-1], Image.BILINEAR))
-    ink = np.clip(g - background, 0, None)
-    peak = float(np.percentile(ink, 99.9))
-    if peak < MIN_CONTRAST:
-        return None
-    return np.clip(ink / peak, 0, 1)
+    off = small - ndimage.median_filter(small, size=max(3, min(small.shape) // 4) | 1, mode="nearest")
+    return float(np.percentile(off, 99.5)) > -float(np.percentile(off, 0.5))
+
+
+def _stroke_width(g):
+    """About how wide the pen's strokes are, in pixels: from a rough ink mask of a smaller copy (its
+    paper a closing as wide as a quarter of the page), twice the median distance of ink to paper.
+    The paper's closing is then made a few strokes wide: wider windows fill the narrow corners of
+    hard shadows and read them as ink."""
+    step = max(1, min(g.shape) // 256)
+    small = g[::step, ::step]
+    paper = ndimage.grey_closing(small, size=max(3, min(small.shape) // 4) | 1, mode="nearest")
+    dark = paper - small
+    mask = dark > 0.5 * max(float(np.percentile(dark, 99.5)), 1e-6)
+    depth = ndimage.distance_transform_edt(mask)[mask]
+    width = 4.0 * float(np.median(depth)) * step if depth.size else 3.0
+    return int(np.clip(width, 3, max(3, min(g.shape) // 4)))
+
+
+def working_copy(gray):
+    """A large page shrunk (by an integer factor, area averaging) until its pen strokes are about 6
+    pixels wide: a phone's photo of a number then takes a fraction of the time, and the digits still
+    come to the model from many more pixels than its 20. Small pages are kept as they are."""
+    g = np.asarray(gray, dtype=np.float32) / 255.0
+    if min(g.shape) < 600:
+        return gray
+    factor = _stroke_width(1.0 - g if _light_ink(g) else g) // 6
+    if factor < 2:
+        return gray
+    return np.asarray(Image.fromarray(np.asarray(gray, dtype=np.uint8)).reduce(int(factor)))
+
+
+def _denoise(g):
+    """`g` smoothed by a Gaussian as wide as its noise calls for (none on a clean page). The noise is
+    measured from neighbouring pixels' differences, which on paper are noise alone."""
+    sigma = float(np.median(np.abs(np.diff(g[:, :: max(1, g.shape[1] // 512)], axis=0)))) / (0.6745 * np.sqrt(2))
+    if sigma < 0.02:
+        return g
+    return ndimage.gaussian_filter(g, min(10.0 * sigma, 3.0, min(g.shape) / 80))
 
 
 def otsu_threshold(values):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitcli.photos.imageprep import page_mask, read_gray, to_mnist
+from digitcli.photos.imageprep import page_mask, read_gray, to_mnist, working_copy
 from digitcli.photos.segment import split_digits
 
 
@@ -22,7 +22,7 @@ def prepare(path, count=None, data=None, read=None):
     MNIST style; `count` forces how many there are; `read` (a predictor's probabilities) lets the
     model choose how the ink is split into digits."""
     name = str(path)
-    gray = read_gray(path, data)
+    gray = working_copy(read_gray(path, data))
     mask = page_mask(gray, name)
     masks = [mask] if count == 1 else split_digits(mask, count, name, read)
     return Prepared(name, gray, masks, np.stack([to_mnist(m) for m in masks]))
