@@ -71,8 +71,12 @@ def test_serve_load_bench_prints_throughput_latency_and_memory():
     assert float(lines[1].split(": ")[-1].split()[0].replace(",", "")) > 0  # requests/s
     assert lines[2].startswith("latency: p50 ") and " p99 " in lines[2]
     assert lines[3].startswith("answers differing from the sequential ones: 0 of ")
-    assert 20 < float(lines[4].split(": ")[1].split()[0]) < 2000  # MB
-    assert lines[5] == "server exit status after SIGTERM: 0"
+    assert lines[4].startswith("mixed, 1 in 20 a 12 MP photo: ") and lines[4].endswith(", 0 not 200")
+    assert lines[5].startswith("health while a 12 MP photo was read (") and "slowest" in lines[5]
+    assert 20 < float(lines[6].split(": ")[1].split()[0]) < 2000  # MB
+    assert lines[7] == "server exit status after SIGTERM: 0"
+    assert lines[8].startswith("reference, a Starlette app answering a constant: ")
+    assert float(lines[9].split("requests/s ")[1].split(",")[0]) > 0  # the ratio to the reference
 
 
 def test_segmentation_tuning_prints_the_shipped_weights_the_best_and_the_oracle(real_data):

@@ -119,3 +119,22 @@ def test_segmentation_scores_with_the_networks_own_probabilities_and_records_are
     assert not np.allclose(raw, calibrated, atol=1e-3)  # the shipped model has a temperature
     np.testing.assert_allclose(remembered.network_probabilities(digits), raw, atol=1e-4)
     np.testing.assert_allclose(remembered.probabilities(digits), calibrated, atol=1e-5)
+
+
+def test_digit_records_from_all_rows_at_once_rank_ties_and_threshold_as_one_row_does():
+    """records.build ranks every row in one NumPy call: ties keep the lower digit first (as a stable
+    sort of one row does), and --min-confidence compares the unrounded confidence."""
+    from digitcli.reading import records, sources
+
+    probs = np.full((3, 10), 0.01, np.float32)
+    probs[0, [7, 2]] = 0.455  # a tie: 2 comes first
+    probs[1, 4] = 0.4999996  # rounds to 0.5 but is below it
+    probs[2, 9] = 0.91
+    digits = np.full((3, 28, 28), 200, np.uint8)
+    batch = sources.Batch([formats.Input("f.csv", digits, [1, 1, 1])], [], [("ok", 0)])
+    found = records.build(batch, probs, "digits", top_k=3, min_confidence=0.5)
+    assert [r["prediction"] for r in found] == ["?", "?", 9]
+    assert found[0]["top_k"] == [[2, 0.455], [7, 0.455], [0, 0.01]]
+    assert [r["confidence"] for r in found] == [0.455, 0.5, 0.91]
+    assert found[1]["top_k"][0] == [4, 0.5]
+    assert records.build(batch, probs, "digits")[2] == {"file": "f.csv", "row": 3, "prediction": 9, "confidence": 0.91}

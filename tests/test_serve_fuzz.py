@@ -211,3 +211,48 @@ def test_a_client_leaving_mid_upload_is_no_error():
     }
     anyio.run(app, scope, receive, send)  # raised ClientDisconnect, which the server logged as a traceback
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+
+
+class HeldPhotos(NearestSample):
+    """Holds every photo's reading until `release` is set; digits (one image) are read at once."""
+
+    backend = "onnx"  # safe to call from several threads, as onnxruntime is: the server takes no lock
+
+    def __init__(self):
+        super().__init__()
+        self.reading, self.release = threading.Event(), threading.Event()
+
+    def probabilities(self, images):
+        if len(images) > 1 or threading.current_thread().name.startswith("photo"):
+            self.reading.set()
+            self.release.wait(timeout=60)
+        return super().probabilities(images)
+
+
+@pytest.mark.slow  # reads 50 photos
+def test_digits_are_answered_as_alone_while_many_photos_wait_their_turn():
+    """50 photos queued (one read at a time) take no worker a digit needs: the digits posted
+    meanwhile, 40 at once, get the answers they get one by one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    predictor = HeldPhotos()
+    photo = (SAMPLES / "number_2025.jpg").read_bytes()
+    digits = [p.read_bytes() for p in sorted(SAMPLES.glob("digit*.csv"))]
+    with TestClient(create_app(ModelFile.open(SHIPPED_DENSE), predictor)) as client:
+
+        def post(body, kind="text/csv"):
+            return client.post("/api/predict", content=body, headers={"Content-Type": kind})
+
+        alone = [post(d).json() for d in digits]
+        with ThreadPoolExecutor(90) as pool:
+            try:
+                photos = [pool.submit(post, photo, "image/jpeg") for _ in range(50)]
+                assert predictor.reading.wait(timeout=60)
+                together = list(pool.map(lambda d: post(d).json(), digits, timeout=30))
+                held = sum(not p.done() for p in photos)
+            finally:
+                predictor.release.set()  # else the pool waits for every photo at its exit
+            answers = [p.result(timeout=120) for p in photos]
+    assert together == alone and len({a["records"][0]["prediction"] for a in alone}) == 10
+    assert held >= 45  # the digits were answered while the photos were still waiting
+    assert {a.status_code for a in answers} == {200} and answers[0].json()["records"][0]["prediction"] == "2025"

@@ -13,12 +13,14 @@ A body that cannot be read gets a 4xx and {"error": "..."} naming the problem, n
 With `serve --collect DIR`, serve/teach.py adds the routes that keep samples, fine-tune and switch models.
 """
 
+import asyncio
 import contextlib
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,6 +33,7 @@ from digitcli.settings import MAX_BODY_BYTES
 # A photo may take 200-300 MB while it is decoded (50 megapixels, the most read): one at a time keeps
 # the server's memory bounded whatever the clients send. Digit CSVs are small and not held back.
 PHOTOS_AT_ONCE = 1
+DIGIT_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
@@ -79,17 +82,25 @@ def _number(request, name, kind, low, high, default):
 
 
 def _reader():
-    """pipeline.answer_body, with photos read one at a time (it runs in worker threads)."""
-    photos = threading.BoundedSemaphore(PHOTOS_AT_ONCE)
+    """pipeline.answer_body in worker threads of its own: digits on as many threads as there are
+    cores, photos one at a time on one thread. Queued photos wait in their pool's queue, not in
+    threads the digits need; with Starlette's shared pool of 40, photos waiting for their turn held
+    its threads, and 40 threads contending for the GIL served fewer digits a second than 2 do."""
+    digits = ThreadPoolExecutor(DIGIT_THREADS, thread_name_prefix="digits")
+    photos = ThreadPoolExecutor(PHOTOS_AT_ONCE, thread_name_prefix="photos")
     # onnxruntime's run() may be called from several threads at once; Keras' predict() is not
     # documented to be, so a Keras model reads one body at a time.
     keras = threading.Lock()
 
-    def read(body, kind, top_k, min_confidence, predictor, allow_nondigits=False):
-        is_photo = pipeline.formats.for_content_type(kind).kind == "number"
+    def work(body, kind, top_k, min_confidence, predictor, allow_nondigits):
         model = contextlib.nullcontext() if set(predictor.backend.split("+")) == {"onnx"} else keras
-        with photos if is_photo else contextlib.nullcontext(), model:
+        with model:
             return pipeline.answer_body(body, kind, predictor, top_k, min_confidence, allow_nondigits)
+
+    async def read(body, kind, top_k, min_confidence, predictor, allow_nondigits=False):
+        pool = photos if pipeline.formats.for_content_type(kind).kind == "number" else digits
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, work, body, kind, top_k, min_confidence, predictor, allow_nondigits)
 
     return read
 
@@ -125,8 +136,7 @@ def create_app(model_file, predictor, teach=None):
             # Decoding a photo and running the model take up to a second of CPU: in a worker thread,
             # the event loop goes on answering every other client meanwhile. The model is the one
             # served when the request came (serve/models.py), read once.
-            predictor = served.current.predictor
-            answer = await run_in_threadpool(read, body, kind, top_k, min_confidence, predictor, allow_nondigits)
+            answer = await read(body, kind, top_k, min_confidence, served.current.predictor, allow_nondigits)
             return JSONResponse(answer)
         except ClientDisconnect:
             # The client left mid-upload: nobody reads an answer, and it is no fault of the server's.
