@@ -22,6 +22,7 @@ RUNNERS = {
     "serve:curl": ("tests/test_serve.py", '"serve:curl"'),
     "walkthrough": ("tests/test_readme.py", '"walkthrough"'),
     "best": ("tests/test_readme.py", '"best"'),
+    "fast": ("tests/test_presets.py", 'marked_block("fast")'),
     "calibrate": ("tests/test_doc_commands.py", '"calibrate"'),
     "seed001-runs": ("tests/test_doc_commands.py", '"seed001-runs"'),
     "completion": ("tests/test_doc_commands.py", '"completion"'),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import synthetic_digits, write_idx_folder
+from docpages import marked_block
 
 from digitcli.cli import cli
 from digitcli.data.splits import with_shifts
@@ -52,11 +53,64 @@ def test_presets_command_lists_them_all():
         "seed001": 0.98,
         "keras-convnet": 0.99,
         "robust": 0.995,
+        "fast": 0.995,
         "best": 0.996,
         "nielsen-ch1": 0.95,
         "nielsen-ch3": 0.975,
         "nielsen-ch6": 0.99,
     }
+
+
+def test_fast_preset_is_the_robust_recipe_cut_to_ten_epochs_on_all_images():
+    """The settings bench/fast_preset.py measured at 99.5% within a minute's worth of keras.io epochs."""
+    chosen = {
+        "model": "cnn",
+        "hidden": (512,),
+        "augment": "affine",
+        "schedule": "onecycle",
+        "lr": 0.005,
+        "adam_betas": (0.7, 0.9),
+        "batch_size": 256,
+        "label_smoothing": 0.1,
+        "epochs": 10,
+        "validation_size": 0,
+        "dropout": 0.0,
+    }
+    fast = resolve("fast")
+    assert {key: fast[key] for key in chosen} == chosen
+    # Everything else is the robust recipe's: only the length and the held-out images differ.
+    differ = {key for key in fast if fast[key] != resolve("robust")[key]}
+    assert differ == {"epochs", "validation_size"}
+
+
+@pytest.mark.slow  # trains
+def test_fast_preset_command_trains_on_all_images_with_the_affine_distortions(tmp_path):
+    pytest.importorskip("tensorflow")
+    import subprocess
+
+    data = write_idx_folder(tmp_path / "mnist", n_train=300, n_test=100, ink=250, noise=5)
+    (command,) = marked_block("fast")
+    assert "--preset fast" in command
+    result = subprocess.run(
+        ["bash", "-c", command.replace("../shared/data/mnist", str(data)) + " --epochs 1 --no-onnx"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = json.loads((tmp_path / "runs" / "fast.json").read_text())
+    # A set this small validates on a tenth of its 300 images (training/plan.py); on MNIST none is held out.
+    typed = {"preset": "fast", "epochs": 1, "validation_size": 30}
+    expected = {**resolve("fast"), **typed, "hidden": [512], "adam_betas": [0.7, 0.9]}
+    assert {key: meta["settings"][key] for key in expected} == expected
+    assert meta["architecture"] == "cnn"
+    evaluated = json.loads(
+        CliRunner()
+        .invoke(cli, ["evaluate", str(tmp_path / "runs" / "fast.keras"), "--data", str(data), "--format", "json"])
+        .stdout
+    )
+    assert evaluated["accuracy"] == pytest.approx(meta["test"]["accuracy"])
 
 
 def test_shifts_move_each_image_one_pixel_four_ways():
