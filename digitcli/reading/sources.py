@@ -57,11 +57,11 @@ def is_labels_file(path):
     """A `file,label` CSV kept beside the digits it labels."""
     try:
         with open(path, "rb") as fh:
-            # Excel's "CSV UTF-8" starts the file with a byte-order mark.
-            line = fh.readline(256).removeprefix(b"\xef\xbb\xbf")
-            return line.strip().lower().replace(b" ", b"").startswith(b"file,label")
+            # Excel's "CSV UTF-8" starts the file with a byte-order mark; others quote every cell.
+            line = fh.read(256).replace(b"\r", b"\n").split(b"\n", 1)[0].decode("utf-8-sig", "replace")
     except OSError:
         return False
+    return [cell.strip().strip('"').strip().lower() for cell in line.split(",")][:2] == ["file", "label"]
 
 
 def expand(arguments, suffixes=(".csv",), skip=()):
