@@ -96,7 +96,8 @@ def test_a_labels_file_in_a_folder_is_known_however_written(tmp_path, fake_predi
 
 @pytest.mark.slow
 def test_reading_60000_npy_images_copies_no_floats(tmp_path):
-    """60,000 images (47 MB): the file's bytes and one uint8 copy (about 125 MiB with Python), never a float64 copy (880 MiB before)."""
+    """60,000 images (47 MB): the file's bytes and one uint8 copy (about 125 MiB with Python), never a
+    float64 copy (880 MiB before)."""
     images = np.zeros((60_000, 28, 28), np.uint8)
     images[:, 8:20, 12:16] = 200
     np.save(tmp_path / "many.npy", images)
