@@ -91,7 +91,7 @@ def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(data, siz
         raise AssertionError("decoded an image it should have refused from its header")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
-    with pytest.raises(InputFileError, match=f"hostile: {size} pixels .* the limit is 24 megapixels for"):
+    with pytest.raises(InputFileError, match=f"hostile: {size} pixels .* the limit is 16 megapixels for"):
         imageprep.read_gray("hostile", data)
 
 
@@ -99,13 +99,13 @@ def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(data, siz
     "data, said",
     [
         (png_header(1, 50_000_000), "1 x 50000000 pixels; no side may exceed 12,000 pixels"),
-        (png_header(5000, 5000), "5000 x 5000 pixels (25 megapixels); the limit is 24 megapixels for PNG"),
+        (png_header(4100, 4000), "4100 x 4000 pixels (16 megapixels); the limit is 16 megapixels for PNG"),
     ],
-    ids=["69-byte-strip", "25-megapixel-png"],
+    ids=["69-byte-strip", "16.4-megapixel-png"],
 )
 def test_extreme_sides_and_large_lossless_images_are_refused_before_decoding(data, said, monkeypatch):
     """A PNG is decoded whole (a 7000 x 7000 one took the server to 830 MB) and a 1 x 50,000,000 one
-    to 572 MB: both are refused from the header, so a decode stays under about 100 MB."""
+    to 572 MB: both are refused from the header, so a decode stays near 220 MB at most."""
 
     def no_decoding(self):
         raise AssertionError("decoded an image it should have refused from its header")

@@ -19,8 +19,8 @@ MAX_SIDE = 1600  # larger photos are scaled down first: digits need far fewer pi
 # The header's size is checked before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen
 # (1.8 GB once decoded). A JPEG is decoded at 1/2 to 1/8 scale (draft), so a 50-megapixel phone photo
 # costs a quarter of that; other formats decode whole, and a 7000 x 7000 RGB PNG (49 MP) took the
-# server to 830 MB. 24 MP decodes in under 100 MB as RGBA; phones save 12 MP unless told otherwise.
-MAX_PIXELS = 24_000_000
+# server to 830 MB; 24 MP RGBA still peaked at 287 MB, 16 MP peaks at 220. Phones save 12 MP by default.
+MAX_PIXELS = 16_000_000
 MAX_JPEG_PIXELS = 50_000_000
 # No photo or strip of digits is longer than this on a side; a 69-byte PNG declaring 1 x 50,000,000 is.
 MAX_DECLARED_SIDE = 12_000

@@ -28,7 +28,7 @@ from digitcli.reading import pipeline
 from digitcli.serve.models import Served
 from digitcli.settings import MAX_BODY_BYTES
 
-# A photo may take up to about 100 MB while it is decoded (imageprep's limits): one at a time keeps
+# A photo may take up to about 200 MB while it is decoded (imageprep's limits): one at a time keeps
 # the server's memory bounded whatever the clients send. Digit CSVs are small and not held back.
 PHOTOS_AT_ONCE = 1
 ASSETS = {
