@@ -189,12 +189,22 @@ backend_option = click.option(
 )
 
 
+class ModelPath(click.Path):
+    """A model's path; an empty one (`--model ''`, an unset shell variable) is refused, not read as
+    "the default model", which would answer with a model the user did not mean."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path; give a .keras file, or leave the option out for the default model", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def model_option(help_text="Model file."):
     return click.option(
         "--model",
         envvar=settings.ENV_MODEL,
         show_envvar=True,
-        type=click.Path(),
+        type=ModelPath(),
         default=None,
         help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]",
     )
@@ -206,7 +216,7 @@ def models_option(help_text="Model file; give --model again for an ensemble (pro
         "models",
         envvar=settings.ENV_MODEL,
         show_envvar=True,
-        type=click.Path(),
+        type=ModelPath(),
         multiple=True,
         help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]",
     )
@@ -224,13 +234,13 @@ def model_argument(command, many=False):
     command = click.option(
         "--model",
         "model_option",
-        type=click.Path(),
+        type=ModelPath(),
         default=None,
         multiple=many,
         help=f"Model file, as MODEL.  [default: {settings.DEFAULT_MODEL_FILE}]",
     )(command)
     return click.argument(
-        "model", required=False, nargs=-1 if many else 1, envvar=settings.ENV_MODEL, type=click.Path()
+        "model", required=False, nargs=-1 if many else 1, envvar=settings.ENV_MODEL, type=ModelPath()
     )(command)
 
 

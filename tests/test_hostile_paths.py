@@ -50,3 +50,13 @@ def test_a_pipe_with_no_writer_is_refused_not_waited_on(tmp_path, fake_predictor
     os.mkfifo(fifo)
     result = cli_run("predict-csv", fifo, code=1)  # before the fix this blocked for ever
     assert "not a regular file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["predict-csv", "--model", "", SAMPLES / "digit3_1.csv"], ["evaluate", "--model", ""], ["evaluate", ""]],
+    ids=["predict-csv", "evaluate --model", "evaluate MODEL"],
+)
+def test_an_empty_model_path_is_refused_not_read_as_the_default(args):
+    result = cli_run(*args, code=2)
+    assert "an empty path; give a .keras file, or leave the option out for the default model" in result.stderr
