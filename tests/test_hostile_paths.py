@@ -2,10 +2,15 @@
 file system allows, a device or a pipe given as an input. Each is refused by name (exit 1), never with
 the last-resort "unexpected ... (a bug in digitcli" line, and a device is never read at all."""
 
+import errno
 import os
 
+import click
 import pytest
+from click.testing import CliRunner
 from conftest import SAMPLES, SHIPPED_DENSE, cli_run
+
+from digitcli.cliparams import DigitcliGroup
 
 LONG = "a" * 300  # one name part over the 255 bytes any common file system allows
 
@@ -60,3 +65,38 @@ def test_a_pipe_with_no_writer_is_refused_not_waited_on(tmp_path, fake_predictor
 def test_an_empty_model_path_is_refused_not_read_as_the_default(args):
     result = cli_run(*args, code=2)
     assert "an empty path; give a .keras file, or leave the option out for the default model" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300), "a name in this path is too long"),
+        (OSError(errno.ENOSPC, "No space left on device", "out.csv"), "out.csv: no space left on the device"),
+    ],
+)
+def test_an_os_error_naming_a_path_the_system_refused_is_a_message(error, said, monkeypatch):
+    monkeypatch.delenv("DIGITCLI_DEBUG")
+    result = CliRunner().invoke(_group_raising(error), ["go"])
+    assert result.exit_code == 1 and said in result.stderr and "a bug in digitcli" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(errno.EIO, "Input/output error", "f.csv"), OSError(errno.ENAMETOOLONG, "no filename")]
+)
+def test_any_other_os_error_is_still_a_bug(error, monkeypatch):
+    monkeypatch.delenv("DIGITCLI_DEBUG")
+    assert "a bug in digitcli" in CliRunner().invoke(_group_raising(error), ["go"]).stderr
+    monkeypatch.setenv("DIGITCLI_DEBUG", "1")
+    assert CliRunner().invoke(_group_raising(error), ["go"]).exception is error  # the traceback, for a report
+
+
+def _group_raising(error):
+    @click.group(cls=DigitcliGroup)
+    def group():
+        pass
+
+    @group.command()
+    def go():
+        raise error
+
+    return group
