@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SAMPLES, cli_run
+from conftest import ROOT, SAMPLES, NearestSample, cli_run
 
 from digitcli.errors import InputFileError
 from digitcli.reading import npy_digits
@@ -111,3 +111,29 @@ def test_reading_60000_npy_images_copies_no_floats(tmp_path):
 
 
 TEXT = {"capture_output": True, "text": True}
+
+
+def test_plot_digits_predicts_only_the_digits_it_draws(tmp_path, monkeypatch, fake_predictor):
+    from digitcli import settings as defaults
+    from digitcli.report import plots
+
+    predicted = []
+    monkeypatch.setattr(NearestSample, "probabilities", _counting(NearestSample.probabilities, predicted))
+    monkeypatch.setattr(defaults, "MAX_PLOT_DIGITS", 12)
+    drawn = []
+    monkeypatch.setattr(plots, "draw_digits", lambda images, titles, *a, **k: drawn.append(titles) or plots.Figure())
+    digit = np.loadtxt(SAMPLES / "digit3_1.csv", delimiter=",").astype(int).reshape(784)
+    (tmp_path / "a.csv").write_text("\n".join("3," + ",".join(map(str, digit)) for _ in range(8)))
+    (tmp_path / "b.csv").write_text("\n".join("5," + ",".join(map(str, digit)) for _ in range(54)))
+    result = cli_run("plot", "--digits", tmp_path / "a.csv", tmp_path / "b.csv", "--out", tmp_path / "plots")
+    assert "drawing the first 12 of 62 digits" in result.stderr
+    assert predicted == [12]  # not 62: what is not drawn is not predicted
+    assert len(drawn[0]) == 12 and sum("5" in t for t in drawn[0]) == 4  # 8 from a.csv, 4 labelled 5 from b.csv
+
+
+def _counting(method, sizes):
+    def probabilities(self, images):
+        sizes.append(len(images))
+        return method(self, images)
+
+    return probabilities
