@@ -100,3 +100,11 @@ def _group_raising(error):
         raise error
 
     return group
+
+
+@pytest.mark.parametrize("length", [245, 300])
+def test_train_refuses_an_output_name_too_long_before_training(length, tiny_mnist, tmp_path):
+    out = tmp_path / f"{'m' * length}.keras"
+    result = cli_run("train", "--data", tiny_mnist, "--epochs", 1, "--no-onnx", "-q", "--out", out, code=1)
+    assert "a name in this path is too long for the file system; use a shorter one" in result.stderr
+    assert not list(tmp_path.glob("mm*"))
