@@ -2,6 +2,7 @@
 several commands share. Choice lists and defaults come from settings.py. Nothing heavy is imported."""
 
 import contextlib
+import errno
 import math
 import os
 import sys
@@ -10,6 +11,7 @@ import click
 
 from digitcli import settings
 from digitcli.errors import DigitcliError, UsageProblem
+from digitcli.fileio import explain_os_error
 
 CONTEXT = {"show_default": True, "help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -66,18 +68,33 @@ class DigitcliGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except OSError as exc:
+            # The system refusing a named path (a name too long, a full disk) is the
+            # environment, not a bug; any other OSError still reaches the last line of defence.
+            if exc.filename is None or exc.errno not in ENVIRONMENT_ERRNOS:
+                raise _unexpected(exc) from None
+            raise click.ClickException(str(explain_os_error(exc.filename, exc))) from None
         except MemoryError:
             raise click.ClickException(
                 "out of memory; use smaller inputs, a smaller --batch-size or smaller --hidden layers"
             ) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence described above
-            if os.environ.get("DIGITCLI_DEBUG"):
-                raise
-            what = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            raise click.ClickException(
-                f"unexpected {type(exc).__name__}: {what} (a bug in digitcli: "
-                "rerun with DIGITCLI_DEBUG=1 for the details and report them)"
-            ) from None
+            raise _unexpected(exc) from None
+
+
+# Only errors whose words fit a read and a write alike (explain_os_error's permission words are a write's).
+ENVIRONMENT_ERRNOS = {errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def _unexpected(exc):
+    """The one line a bug gets; with DIGITCLI_DEBUG set, the exception itself, traceback and all."""
+    if os.environ.get("DIGITCLI_DEBUG"):
+        return exc
+    what = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return click.ClickException(
+        f"unexpected {type(exc).__name__}: {what} (a bug in digitcli: "
+        "rerun with DIGITCLI_DEBUG=1 for the details and report them)"
+    )
 
 
 class AliasChoice(click.Choice):
@@ -172,12 +189,22 @@ backend_option = click.option(
 )
 
 
+class ModelPath(click.Path):
+    """A model's path; an empty one (`--model ''`, an unset shell variable) is refused, not read as
+    "the default model", which would answer with a model the user did not mean."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path; give a .keras file, or leave the option out for the default model", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def model_option(help_text="Model file."):
     return click.option(
         "--model",
         envvar=settings.ENV_MODEL,
         show_envvar=True,
-        type=click.Path(),
+        type=ModelPath(),
         default=None,
         help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]",
     )
@@ -189,7 +216,7 @@ def models_option(help_text="Model file; give --model again for an ensemble (pro
         "models",
         envvar=settings.ENV_MODEL,
         show_envvar=True,
-        type=click.Path(),
+        type=ModelPath(),
         multiple=True,
         help=f"{help_text}  [default: {settings.DEFAULT_MODEL_FILE}]",
     )
@@ -207,13 +234,13 @@ def model_argument(command, many=False):
     command = click.option(
         "--model",
         "model_option",
-        type=click.Path(),
+        type=ModelPath(),
         default=None,
         multiple=many,
         help=f"Model file, as MODEL.  [default: {settings.DEFAULT_MODEL_FILE}]",
     )(command)
     return click.argument(
-        "model", required=False, nargs=-1 if many else 1, envvar=settings.ENV_MODEL, type=click.Path()
+        "model", required=False, nargs=-1 if many else 1, envvar=settings.ENV_MODEL, type=ModelPath()
     )(command)
 
 

@@ -17,8 +17,16 @@ def _umask():
     return mask
 
 
+def shown(path, limit=80):
+    """`path` for a message: a name too long to be a real file is cut, keeping both ends."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]} ({len(text)} characters)"
+
+
 def explain_os_error(path, exc):
     """An OutputError saying in words why `path` could not be written."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return OutputError(f"{shown(path)}: a name in this path is too long for the file system; use a shorter one")
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{path}: no space left on the device; free some space or write elsewhere with --out")
     if exc.errno in (errno.EEXIST, errno.ENOTDIR):

@@ -13,6 +13,6 @@ def model_input(images, input_shape):
 def looks_inverted(images):
     """Per image: True when the border is mostly bright, i.e. dark ink drawn on a light background.
     MNIST's border is background (0) almost everywhere, so its mean border value is near 0."""
-    images = np.asarray(images)
+    images = np.asarray(images)  # only the border is averaged: a float copy of every image is 4-8x the input
     border = np.concatenate([images[:, 0, :], images[:, -1, :], images[:, 1:-1, 0], images[:, 1:-1, -1]], axis=1)
-    return border.astype(np.float32).mean(axis=1) > 127.5  # only the border: a float copy of all cost 40 ms
+    return border.mean(axis=1, dtype=np.float64) > 127.5

@@ -58,15 +58,30 @@ def test_pixel_columns_in_any_order_are_put_in_order(tmp_path):
         ([f"c{i}" for i in range(785)], r"785 columns, but no column of the header is named label"),
         (["label", "label"] + PIXELS[1:], r"columns 1 and 2 are both named as the label"),
         (["label"] + PIXELS[:783] + ["pixel7"], r"the header.s pixel columns must be pixel0 to pixel783, each once"),
+        ([f"px{i}" for i in range(784)], r"column 1 \('px0'\) is neither the label nor a pixel"),
+        (["label"] + PIXELS[:783] + ["pixel784"], r"the header.s pixel columns must be pixel0 to pixel783, each once"),
     ],
-    ids=["image-id", "no-label", "two-labels", "repeated-pixel"],
+    ids=["image-id", "no-label", "two-labels", "repeated-pixel", "px-names-unlabelled", "pixel784"],
 )
 def test_a_header_that_does_not_fit_digits_is_refused(tmp_path, header, message):
     labels, pixels = rows()
     path = tmp_path / "odd.csv"
-    path.write_text(csv_text(header, np.column_stack([np.arange(1, len(labels) + 1), pixels])))
+    first = [np.arange(1, len(labels) + 1)] if len(header) == 785 else []
+    path.write_text(csv_text(header, np.column_stack([*first, pixels])))
     with pytest.raises(InputFileError, match=f"^{path}: {message}"):
         digit_csv.read(str(path))
+
+
+def test_row_by_column_pixel_names_are_read_in_their_order(tmp_path):
+    """Kaggle's "MNIST in CSV" names its columns label,1x1,1x2,...,28x28: row by column, from 1."""
+    labels, pixels = rows()
+    names = [f"{r}x{c}" for r in range(1, 29) for c in range(1, 29)]
+    order = np.random.default_rng(1).permutation(784)
+    path = tmp_path / "mnist_in_csv.csv"
+    path.write_text(csv_text(["label"] + [names[i] for i in order], np.column_stack([labels, pixels[:, order]])))
+    found = digit_csv.read(str(path), invert=False)
+    assert found.labels.tolist() == labels.tolist()
+    assert np.array_equal(found.images.reshape(len(labels), 784), pixels)
 
 
 def test_predict_csv_marks_answers_by_the_label_column(tmp_path, fake_predictor):

@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,9 @@ from digitcli.cli import cli
 from digitcli.inference.modelfile import META_ENTRY
 
 COMMANDS = ("evaluate", "train --from", "serve")
+# The calibration is read by every command that predicts, and rewritten by calibrate.
+CALIBRATION_COMMANDS = ("evaluate", "serve", "predict-csv", "calibrate")
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_digits" / "digit3_1.csv"
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +65,8 @@ def run(command, path, data, out, monkeypatch):
         "evaluate": ["evaluate", path, "--data", data],
         "train --from": ["train", "--from", path, "--data", data, "--epochs", 1, "-q", "--out", out],
         "serve": ["serve", "--model", path],
+        "predict-csv": ["predict-csv", "--model", path, SAMPLE],
+        "calibrate": ["calibrate", path, "--data", data, "--validation-size", 10],
     }[command]
     return CliRunner().invoke(cli, [str(a) for a in args])
 
@@ -136,6 +142,55 @@ FORGERIES = st.one_of(
     st.tuples(st.just("meta"), st.sampled_from(["settings", "history", "test", "architecture"]), st.data()),
 )
 NOT_A = {"settings": dict, "history": list, "test": dict, "architecture": str}
+# A fitted temperature lies in 0.05-20; anything outside 0.01-100, or not a number, is forged.
+BAD_TEMPERATURES = st.one_of(
+    st.floats(max_value=0.0099),
+    st.floats(min_value=100.01),
+    not_finite,
+    st.booleans(),
+    st.none(),
+    anything_else,
+)
+CALIBRATIONS = st.one_of(
+    st.tuples(st.just("calibration"), st.one_of(st.text(max_size=6), st.integers(), st.lists(st.integers()))),
+    st.tuples(st.just("temperature"), BAD_TEMPERATURES),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(forgery=CALIBRATIONS, command=st.sampled_from(CALIBRATION_COMMANDS))
+def test_a_forged_calibration_is_refused_by_file_and_field(work, monkeypatch, forgery, command):
+    folder, real, data = work
+    field, value = forgery
+
+    def change(meta):
+        if field == "calibration":
+            meta["calibration"] = value
+        else:
+            meta["calibration"]["temperature"] = value
+        return meta
+
+    path = forge(real, folder / "calibration.keras", change)
+    before = path.read_bytes()
+    result = run(command, path, data, folder / "out.keras", monkeypatch)
+    assert result.exit_code == 1, (result.exit_code, result.output)
+    assert "unexpected" not in result.stderr and "Traceback" not in result.output
+    assert f"{path}: its calibration" in result.stderr and field in result.stderr, result.stderr
+    assert path.read_bytes() == before  # calibrate refuses it too, rather than rewriting it silently
+
+
+@pytest.mark.parametrize("command", CALIBRATION_COMMANDS + ("train --from",))
+def test_metadata_nested_too_deeply_is_refused(work, monkeypatch, command):
+    folder, real, data = work
+    path = folder / "deep.keras"
+    with zipfile.ZipFile(real) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            if item.filename != META_ENTRY:
+                zout.writestr(item, zin.read(item.filename))
+        zout.writestr(META_ENTRY, "[" * 100_000 + "]" * 100_000)
+    result = run(command, path, data, folder / "out.keras", monkeypatch)
+    assert result.exit_code == 1, (result.exit_code, result.output)
+    assert result.stderr.startswith(f"Error: {path}: its {META_ENTRY} is nested too deeply"), result.stderr
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

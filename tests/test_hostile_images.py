@@ -6,6 +6,7 @@ import io
 import struct
 import subprocess
 import sys
+import warnings
 import zlib
 
 import numpy as np
@@ -32,6 +33,11 @@ def png_declaring(width, height, depth=8, colour=0, row=None):
     raw = zlib.compress(b"".join(b"\0" + row for _ in range(height)), 9)
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def png_header(width, height):
+    """Only a PNG's header, declaring `width` x `height` (69 bytes, as a stranger sent the server)."""
+    return SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
 
 
 def gif_declaring(width, height):
@@ -85,7 +91,27 @@ def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(data, siz
         raise AssertionError("decoded an image it should have refused from its header")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
-    with pytest.raises(InputFileError, match=f"hostile: {size} pixels .* the limit is 50 megapixels"):
+    with pytest.raises(InputFileError, match=f"hostile: {size} pixels .* the limit is 16 megapixels for"):
+        imageprep.read_gray("hostile", data)
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (png_header(1, 50_000_000), "1 x 50000000 pixels; no side may exceed 12,000 pixels"),
+        (png_header(4100, 4000), "4100 x 4000 pixels (16 megapixels); the limit is 16 megapixels for PNG"),
+    ],
+    ids=["69-byte-strip", "16.4-megapixel-png"],
+)
+def test_extreme_sides_and_large_lossless_images_are_refused_before_decoding(data, said, monkeypatch):
+    """A PNG is decoded whole (a 7000 x 7000 one took the server to 830 MB) and a 1 x 50,000,000 one
+    to 572 MB: both are refused from the header, so a decode stays near 220 MB at most."""
+
+    def no_decoding(self):
+        raise AssertionError("decoded an image it should have refused from its header")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(InputFileError, match=said.replace("(", r"\(").replace(")", r"\)")):
         imageprep.read_gray("hostile", data)
 
 
@@ -227,3 +253,19 @@ def test_no_image_makes_predict_image_use_500_mb(tmp_path, name, data):
     peak_mb = int(done.stdout.split()[-1])
     assert peak_mb < 500, (name, peak_mb, done.stderr[-500:])
     assert "pixels" in done.stderr or "no ink found" in done.stderr, done.stderr[-500:]  # refused, or read
+
+
+def test_pillows_warnings_about_a_damaged_tiff_stay_off_stderr():
+    """A byte flipped in a TIFF's tag table makes Pillow warn "Tag data larger than file" with its own
+    source line on stderr; the image is reported in words, or read, and the warning is not shown."""
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(buffer, "TIFF")
+    data = bytearray(buffer.getvalue())
+    data[14] ^= 0xFF  # the first tag's type: its data now claims more bytes than the file holds
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")  # every warning that would reach a user's stderr is recorded
+        try:
+            imageprep.read_gray("flipped.tif", bytes(data))
+        except InputFileError as exc:
+            assert str(exc).startswith("flipped.tif: ")
+    assert [str(w.message) for w in shown] == []

@@ -69,6 +69,8 @@ def read_metadata(path):
             meta = json.loads(zf.read(META_ENTRY))
     except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path}: damaged model file ({exc})") from None
+    except RecursionError:  # '[' * 100000: JSON nested deeper than Python's parser goes
+        raise ModelFileError(f"{path}: its {META_ENTRY} is nested too deeply; not a model digitcli wrote") from None
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: its {META_ENTRY} is not digitcli metadata")
     _check_fields(path, meta)
@@ -82,8 +84,27 @@ def _check_fields(path, meta):
     for field, kind in (("history", list), ("architecture", str), ("name", str), ("test", dict)):
         if problem is None and field in meta and not isinstance(meta[field], kind):
             problem = f"its {field} is {type(meta[field]).__name__}, not {kind.__name__}"
+    problem = problem or _calibration_problem(meta.get("calibration"))
     if problem:
         raise ModelFileError(f"{path}: {problem}; the file's {META_ENTRY} is damaged or was not written by digitcli")
+
+
+# A fitted temperature lies near 1 (0.5-3 for the shipped models); outside this range every reading
+# collapses to one class or to 0.1 each, so such a value is forged or damaged, never fitted.
+TEMPERATURE_RANGE = (0.01, 100.0)
+
+
+def _calibration_problem(calibration):
+    if calibration is None:
+        return None
+    if not isinstance(calibration, dict):
+        return f"its calibration is {type(calibration).__name__}, not dict"
+    if "temperature" not in calibration:
+        return None
+    value, (low, high) = calibration["temperature"], TEMPERATURE_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        return f"its calibration temperature {str(value)[:40]!r} is not a number from {low} to {high}"
+    return None
 
 
 def add_metadata(path, metadata):

@@ -16,9 +16,14 @@ from digitcli.errors import InputFileError
 from digitcli.settings import IMAGE_SUFFIXES  # noqa: F401 - where the photo readers look for them
 
 MAX_SIDE = 1000  # larger photos are scaled down first: digits need far fewer pixels than phones take
-# A 50-megapixel phone photo is the largest a digit is photographed with; the header's size is checked
-# before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen (1.8 GB once decoded).
-MAX_PIXELS = 50_000_000
+# The header's size is checked before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen
+# (1.8 GB once decoded). A JPEG is decoded at 1/2 to 1/8 scale (draft), so a 50-megapixel phone photo
+# costs a quarter of that; other formats decode whole, and a 7000 x 7000 RGB PNG (49 MP) took the
+# server to 830 MB; 24 MP RGBA still peaked at 287 MB, 16 MP peaks at 220. Phones save 12 MP by default.
+MAX_PIXELS = 16_000_000
+MAX_JPEG_PIXELS = 50_000_000
+# No photo or strip of digits is longer than this on a side; a 69-byte PNG declaring 1 x 50,000,000 is.
+MAX_DECLARED_SIDE = 12_000
 ORIENTATION = 0x0112  # the EXIF tag; TURNS undoes each of its values, as ImageOps.exif_transpose does
 TURNS = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -42,15 +47,16 @@ def read_gray(path, data=None):
     before anything is decoded."""
     path = Path(path)
     try:
+        # Pillow warns of images over 89 megapixels and of damaged files ("Tag data larger than file")
+        # on stderr, source line and all; _check_size and the errors below say it in words.
         with warnings.catch_warnings():
-            # Pillow warns of images over 89 megapixels on stderr; _check_size refuses them in words.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")
             img = Image.open(path if data is None else io.BytesIO(data))
-        with img:
-            _check_size(img, path)
-            img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decoded at 1/2 to 1/8 scale by the DCT, when large
-            img.load()
-            orientation = img.getexif().get(ORIENTATION)
+            with img:
+                _check_size(img, path)
+                img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decoded at 1/2 to 1/8 scale by the DCT, when large
+                img.load()
+                orientation = img.getexif().get(ORIENTATION)
     except FileNotFoundError:
         raise InputFileError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -73,10 +79,17 @@ def read_gray(path, data=None):
 
 def _check_size(img, path):
     width, height = img.size
-    if width * height > MAX_PIXELS:
+    if max(width, height) > MAX_DECLARED_SIDE:
+        raise InputFileError(
+            f"{path}: {width} x {height} pixels; no side may exceed {MAX_DECLARED_SIDE:,} pixels, far more "
+            "than a photo or a strip of digits has: crop or scale the image down"
+        )
+    limit = MAX_JPEG_PIXELS if img.format == "JPEG" else MAX_PIXELS
+    if width * height > limit:
         raise InputFileError(
             f"{path}: {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels, far more than a digit needs: scale the image down"
+            f"{limit // 1_000_000} megapixels for {img.format or 'this format'}, far more than a digit needs: "
+            "scale the image down"
         )
 
 

@@ -18,6 +18,7 @@ MAX_VALUES = 785  # a label and 784 pixels
 MAX_LINE_BYTES = 32 * (MAX_VALUES + 1)
 LABEL_NAMES = ("label", "labels", "digit", "class", "y")
 _PIXEL = re.compile(r"^pixel(\d+)$")
+_ROW_COLUMN = re.compile(r"^(\d+)x(\d+)$")  # "MNIST in CSV" on Kaggle: label,1x1,1x2,...,28x28
 _CHUNK = 4 << 20  # scanned this many bytes at a time, so the scan's own arrays stay small
 
 
@@ -72,21 +73,28 @@ def by_header(values, names, name):
     if len(label) > 1:
         raise InputFileError(f"{name}: columns {label[0] + 1} and {label[1] + 1} are both named as the label")
     rest = [i for i in range(cols) if i not in label]
-    numbers = {i: _PIXEL.match(names[i]) for i in rest}
-    if any(numbers.values()):
-        other = [i for i in rest if not numbers[i]]
-        if other:
-            raise InputFileError(
-                f"{name}: column {other[0] + 1} ({names[other[0]]!r}) is neither the label nor a pixel "
-                "(pixel0 to pixel783); remove it"
-            )
-        found = sorted(int(m.group(1)) for m in numbers.values())
-        if found != list(range(784)):
-            raise InputFileError(f"{name}: the header's pixel columns must be pixel0 to pixel783, each once")
-        rest.sort(key=lambda i: int(numbers[i].group(1)))
-    elif not label and cols == MAX_VALUES:
+    numbers = {i: _pixel_number(names[i]) for i in rest}
+    other = [i for i in rest if numbers[i] is None]
+    if not label and cols == MAX_VALUES and len(other) == len(rest):
         raise InputFileError(
             f"{name}: {cols} columns, but no column of the header is named label (its first is "
             f"{names[0]!r}); name the label column 'label', or remove the extra column"
         )
+    if other:  # a header is read by its names or not at all: px0 is no more a pixel than ImageId
+        raise InputFileError(
+            f"{name}: column {other[0] + 1} ({names[other[0]]!r}) is neither the label nor a pixel "
+            "(pixel0 to pixel783); name the columns so, remove it, or remove the header"
+        )
+    if sorted(numbers.values()) != list(range(784)):
+        raise InputFileError(f"{name}: the header's pixel columns must be pixel0 to pixel783, each once")
+    rest.sort(key=numbers.get)
     return values[:, label + rest], bool(label)
+
+
+def _pixel_number(column):
+    """The pixel a header name stands for (pixel0-pixel783, or 1x1-28x28 by row and column), else None."""
+    if match := _PIXEL.match(column):
+        return int(match.group(1))
+    if (match := _ROW_COLUMN.match(column)) and 1 <= int(match.group(1)) <= 28 and 1 <= int(match.group(2)) <= 28:
+        return (int(match.group(1)) - 1) * 28 + int(match.group(2)) - 1
+    return None

@@ -75,7 +75,13 @@ def read_file(path, numbers=False):
             if not (text_row.isascii() and text_row.isdigit() and int(text_row) >= 1):
                 raise UsageProblem(f"{where}: row {text_row!r} is not a row number (1, 2, ...)", "--labels")
             row = int(text_row)
-        lookup[(cells[col["file"]].strip(), row)] = _check(cells[col["label"]], numbers, where)
+        key, label = (cells[col["file"]].strip(), row), _check(cells[col["label"]], numbers, where)
+        if lookup.get(key, label) != label:
+            raise UsageProblem(
+                f"{where}: {key[0]} row {row} is labelled {lookup[key]} earlier and {label} here; keep one",
+                "--labels",
+            )
+        lookup[key] = label
     return lookup
 
 
@@ -107,6 +113,15 @@ def for_records(value, batch, numbers=False):
         return [v for f in batch.files for v in (f.labels if f.labels is not None else [None] * len(f.sizes))]
     if is_file(value):
         lookup = read_file(value, numbers=numbers)
-        return [look_up(lookup, f.name, row) for f in batch.files for row in range(1, len(f.sizes) + 1)]
+        found = [look_up(lookup, f.name, row) for f in batch.files for row in range(1, len(f.sizes) + 1)]
+        if lookup and found and all(label is None for label in found):
+            import click
+
+            click.echo(
+                f"note: none of the {len(lookup)} labels in {value} matched an input; labels are looked up "
+                "by file name as given or by its base name",
+                err=True,
+            )
+        return found
     sizes = [len(f.sizes) for f in batch.files]
     return by_position(positional(value, numbers=numbers), batch.order, sizes, "images")

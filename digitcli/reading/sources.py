@@ -57,11 +57,11 @@ def is_labels_file(path):
     """A `file,label` CSV kept beside the digits it labels."""
     try:
         with open(path, "rb") as fh:
-            # Excel's "CSV UTF-8" starts the file with a byte-order mark.
-            line = fh.readline(256).removeprefix(b"\xef\xbb\xbf")
-            return line.strip().lower().replace(b" ", b"").startswith(b"file,label")
+            # Excel's "CSV UTF-8" starts the file with a byte-order mark; others quote every cell.
+            line = fh.read(256).replace(b"\r", b"\n").split(b"\n", 1)[0].decode("utf-8-sig", "replace")
     except OSError:
         return False
+    return [cell.strip().strip('"').strip().lower() for cell in line.split(",")][:2] == ["file", "label"]
 
 
 def expand(arguments, suffixes=(".csv",), skip=()):
@@ -70,32 +70,47 @@ def expand(arguments, suffixes=(".csv",), skip=()):
     skip = {Path(p).resolve() for p in skip}
     found, labels_only = [], []
     for arg in arguments:
-        path = Path(arg)
-        if arg == STDIN:
-            found.append((arg, None))
-        elif path.is_dir():
-            inside = sorted(
-                p
-                for p in path.iterdir()
-                if p.suffix.lower() in suffixes and p.is_file() and p.resolve() not in skip and not is_labels_file(p)
-            )
-            if not inside:
-                found.append((arg, f"{arg}: folder has no {' or '.join(suffixes)} files"))
-            found.extend((str(p), None) for p in inside)
-        elif path.is_file() and path.suffix.lower() == ".csv" and is_labels_file(path):
-            labels_only.append(arg)  # met through a shell glob as in a folder: labels, not digits
-        elif path.exists():
-            found.append((arg, None))
-        elif path.is_symlink():
-            found.append((arg, f"{arg}: {_broken_link(path)}"))
-        elif glob.has_magic(arg):
-            matches = [m for m in sorted(glob.glob(arg)) if not (m.lower().endswith(".csv") and is_labels_file(m))]
-            found.extend((m, None) for m in matches) if matches else found.append((arg, f"{arg}: no files match"))
-        else:
-            found.append((arg, f"{arg}: file not found"))
+        try:
+            _expand_one(arg, suffixes, skip, found, labels_only)
+        except OSError as exc:  # a name the system refuses to look up (too long, a loop, no permission)
+            from digitcli.fileio import shown
+
+            found.append((arg, f"{shown(arg)}: cannot be looked up ({exc.strerror or exc})"))
     if not found and labels_only:
         found.append((labels_only[0], f"{labels_only[0]}: a labels file (file,label), not digits; give it to --labels"))
     return found
+
+
+def _expand_one(arg, suffixes, skip, found, labels_only):
+    path = Path(arg)
+    if arg == STDIN:
+        found.append((arg, None))
+    elif path.is_dir():
+        inside = sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix.lower() in suffixes and p.is_file() and p.resolve() not in skip and not is_labels_file(p)
+        )
+        if not inside:
+            found.append((arg, f"{arg}: folder has no {' or '.join(suffixes)} files"))
+        found.extend((str(p), None) for p in inside)
+    elif path.is_file() and path.suffix.lower() == ".csv" and is_labels_file(path):
+        labels_only.append(arg)  # met through a shell glob as in a folder: labels, not digits
+    elif path.exists():
+        # A device (/dev/zero) would be read up to the size limit and a pipe with no writer blocks for ever.
+        problem = (
+            None
+            if path.is_file()
+            else f"{arg}: not a regular file (a device, pipe or socket); give - to read standard input"
+        )
+        found.append((arg, problem))
+    elif path.is_symlink():
+        found.append((arg, f"{arg}: {_broken_link(path)}"))
+    elif glob.has_magic(arg):
+        matches = [m for m in sorted(glob.glob(arg)) if not (m.lower().endswith(".csv") and is_labels_file(m))]
+        found.extend((m, None) for m in matches) if matches else found.append((arg, f"{arg}: no files match"))
+    else:
+        found.append((arg, f"{arg}: file not found"))
 
 
 def _broken_link(path):

@@ -274,12 +274,12 @@ def plot_digit_files(arguments, labels_value, model, path, note=to_stderr):
 
     batch = pipeline.read_files(arguments, "digits", strict=True, labels=labels_value)
     truth = labels.for_records(labels_value, batch)
+    total = sum(len(f.digits) for f in batch.files)
+    if total > MAX_PLOT_DIGITS:  # a bigger grid is unreadable and takes gigabytes to draw
+        note(f"note: drawing the first {MAX_PLOT_DIGITS} of {total:,} digits")
+        batch, truth = pipeline.first_digits(batch, MAX_PLOT_DIGITS), truth[:MAX_PLOT_DIGITS]
     records, _ = pipeline.predict(batch, load_predictor(model, note=note), "digits", truth)
     images = list(pipeline.digits_of(batch))
-    if len(images) > MAX_PLOT_DIGITS:  # a bigger grid is unreadable and takes gigabytes to draw
-        note(f"note: drawing the first {MAX_PLOT_DIGITS} of {len(images):,} digits")
-        images, records = images[:MAX_PLOT_DIGITS], records[:MAX_PLOT_DIGITS]
-        truth = truth[:MAX_PLOT_DIGITS] if truth is not None else None
     titles, wrong = prediction_titles([r["prediction"] for r in records], [r["confidence"] for r in records], truth)
     right, judged = accuracy(records)
     # Titled with the model's name always: a grid of readings says little without whose they are.

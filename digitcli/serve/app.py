@@ -30,7 +30,7 @@ from digitcli.reading import pipeline
 from digitcli.serve.models import Served
 from digitcli.settings import MAX_BODY_BYTES
 
-# A photo may take 200-300 MB while it is decoded (50 megapixels, the most read): one at a time keeps
+# A photo may take up to about 200 MB while it is decoded (imageprep's limits): one at a time keeps
 # the server's memory bounded whatever the clients send. Digit CSVs are small and not held back.
 PHOTOS_AT_ONCE = 1
 DIGIT_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
