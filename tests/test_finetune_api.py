@@ -207,13 +207,15 @@ def test_a_real_fine_tune_publishes_by_the_usual_rules(tmp_path, monkeypatch):
 
 
 def test_predictions_go_on_while_the_server_switches(tmp_path, setup, monkeypatch):
-    """Loading the new model takes a while (here 1 s): requests meanwhile are answered, by the old one."""
+    """Loading the new model takes a while (here: until three requests were answered meanwhile, or
+    30 s): requests meanwhile are answered, by the old one."""
     import threading
 
     model, mix = setup
+    answered_meanwhile = threading.Event()
 
     def slow_load(model, backend="auto", note=None):
-        time.sleep(1)
+        answered_meanwhile.wait(30)
         return Always(1)
 
     monkeypatch.setattr(predictors, "load_predictor", slow_load)
@@ -226,6 +228,8 @@ def test_predictions_go_on_while_the_server_switches(tmp_path, setup, monkeypatc
     meanwhile = []
     while switch.is_alive():
         meanwhile.append(read_seven(api))
+        if len(meanwhile) >= 3:
+            answered_meanwhile.set()
     switch.join()
     assert answers["switch"].status_code == 200
     assert len(meanwhile) >= 3 and set(meanwhile) == {7}  # answered throughout, by the model being replaced

@@ -108,7 +108,8 @@ def test_a_dot_on_the_page_is_not_a_zero_unless_allowed(tmp_path):
     (tmp_path / "dot.png").write_bytes(png(page))
     record = json.loads(run("predict-image", tmp_path / "dot.png", "--format", "json").stdout)
     assert record["prediction"] == "-"
-    assert record["reason"] == "not a digit: too small for the page (the ink spans 7% of it)"
+    # The dot is 19 of 280 pixels across; its ink mask a pixel or two less.
+    assert record["reason"] in [f"not a digit: too small for the page (the ink spans {k}% of it)" for k in (6, 7)]
     table = run("predict-image", tmp_path / "dot.png").stdout
     assert table.splitlines()[0].split()[-1] == "reason" and "not a digit" in table
     allowed = json.loads(run("predict-image", tmp_path / "dot.png", "--format", "json", "--allow-nondigits").stdout)
