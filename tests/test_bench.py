@@ -108,3 +108,11 @@ def test_finetune_bench_prints_each_figure_its_command_and_the_targets(real_data
     assert lines[5].startswith("MNIST test set: 99.54% before") and re.match(r"loop: [\d.]+ s \(", lines[6])
     assert lines[7].startswith("targets: writer >= 99%: met; MNIST falls <= 0.2 points: ")
     assert len((tmp_path / "next" / "labels.csv").read_text().splitlines()) == 201
+
+
+def test_reproducibility_bench_compares_settings_bit_for_bit(tiny_mnist):
+    lines = bench("bench/reproducibility.py", "--data", tiny_mnist, "--limit", "200", "--only",
+                  "default (this CPU: AVX-512, AMX)", "default again (same machine, same settings)")  # fmt: skip
+    assert lines[0].split()[:2] == ["setting", "last"]
+    first, again = lines[1].split(), lines[2].split()
+    assert first[-4:-2] == again[-4:-2] and again[-2] == "yes"  # the same loss and accuracy on a rerun
