@@ -47,6 +47,16 @@ def test_temperature_scaling_makes_mean_confidence_match_accuracy():
     assert again == pytest.approx(1.0, abs=0.03)
 
 
+def test_a_validation_set_read_without_a_mistake_leaves_the_probabilities_as_they_are():
+    """Such a set's NLL falls as T shrinks, with no minimum: a fit would end at its bound (T = 0.05)
+    and make every confidence 1.0, as a small bits model's 50 validation images once did."""
+    p, labels = miscalibrated(n=200, seed=1)
+    right = p.argmax(axis=1) == labels
+    assert 0 < right.sum() < len(labels)
+    assert calibration.fit_temperature(p[right], labels[right]) == 1.0
+    assert calibration.fit_temperature(p, labels) < 0.9  # one mistake or more: a fit, as before
+
+
 def test_ece_on_a_hand_made_example():
     p = np.array(
         [

@@ -71,7 +71,8 @@ def test_collect_fine_tune_switch_and_switch_back(teaching_server, browser, tmp_
         else:
             browser.find_element(By.CSS_SELECTOR, f'#labels button[data-digit="{7 if k % 2 else 1}"]').click()
         WebDriverWait(browser, 20).until(lambda d, k=k: text(d, "count") == str(k + 1))
-        WebDriverWait(browser, 10).until(lambda d: text(d, "reading") == "\u2013")  # the pad is cleared
+        # The pad is cleared: an empty reading, which the style sheet shows as "draw a digit" (app.js show()).
+        WebDriverWait(browser, 10).until(lambda d: text(d, "reading") == "")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#samples .sample")) == 21
     browser.find_element(By.CSS_SELECTOR, "#samples .sample .delete").click()  # the newest, a 1
     WebDriverWait(browser, 10).until(lambda d: text(d, "count") == "20")

@@ -75,9 +75,9 @@ def test_a_resumed_run_reports_the_time_of_every_epoch(data, tmp_path, monkeypat
 
     def slow_then_killed(self, epoch, logs=None):
         logged(self, epoch, logs)
-        time.sleep(5)  # two slow epochs before the interruption: 10 s that the resumed run must count
-        if epoch == 1:
+        if epoch == 2:  # killed before its backup: this epoch is repeated, its time is not the run's
             raise KeyboardInterrupt
+        time.sleep(5)  # two slow epochs kept before the interruption: 10 s that the resumed run must count
 
     with monkeypatch.context() as patch:
         patch.setattr(HistoryLog, "on_epoch_end", slow_then_killed)

@@ -47,6 +47,22 @@ def export_onnx(model, model_path, target=None):
     return target
 
 
+def with_temperature(model, temperature):
+    """`model` followed by the calibration that digitcli's predictors apply, softmax(log(max(p, 1e-30)) / T),
+    so a LiteRT or SavedModel export gives the same probabilities as the ONNX one (onnx_calibration.bake).
+    A bits model's 4 outputs are not probabilities of digits: as in ONNX, it is left as it is."""
+    if temperature is None or float(temperature) == 1.0 or model.output_shape[-1] != 10:
+        return model
+    import keras
+    from keras import ops
+
+    def scale(p):
+        return ops.softmax(ops.log(ops.maximum(p, 1e-30)) / float(temperature), axis=-1)
+
+    inputs = keras.Input(model.input_shape[1:])
+    return keras.Model(inputs, keras.layers.Lambda(scale, name="temperature")(model(inputs)))
+
+
 INPUT, OUTPUT, BITS_OUTPUT, BATCH = "pixels", "probabilities", "bits", "batch"
 
 
@@ -126,6 +142,7 @@ def export(model, fmt, target=None, overwrite=False):
     model = load_keras_model(model_file)
     if fmt == "onnx":
         return export_onnx(model, model_path, target)
+    model = with_temperature(model, model_file.temperature)
     _called(model)
     if fmt == "saved_model":
         return _export_folder(model, target)
