@@ -211,3 +211,20 @@ def test_keras_and_onnx_apply_the_same_stored_temperature():
     raw = load_predictor(model, "keras", calibrated=False).probabilities(images)
     assert np.abs(raw - keras_p).max() > 0.01  # the temperature did something
     np.testing.assert_allclose(calibration.apply_temperature(raw, model.temperature), keras_p, atol=1e-6)
+
+
+def test_a_fine_tune_with_no_validation_mistake_keeps_its_parents_temperature():
+    from types import SimpleNamespace
+
+    from digitcli.inference.recalibrate import measured
+
+    labels = np.arange(20) % 10
+    p = np.full((20, 10), 0.01)
+    p[np.arange(20), labels] = 0.91  # every image right, as a label-smoothed model says it
+    data = SimpleNamespace(x_val=p[:5], y_val=labels[:5], x_test=p, y_test=labels, source="mine")
+    kept = measured(lambda x: x, data, inherited=(0.47, "models/robust.keras"))["calibration"]
+    assert kept["temperature"] == 0.47 and kept["fitted_on"].startswith("kept from models/robust.keras")
+    assert measured(lambda x: x, data)["calibration"]["temperature"] == 1.0  # no parent: as the network says
+    wrong = dict(vars(data), y_val=(labels[:5] + 1) % 10)
+    fitted = measured(lambda x: x, SimpleNamespace(**wrong), inherited=(0.47, "m"))["calibration"]
+    assert fitted["fitted_on"].startswith("validation set") and fitted["temperature"] != 0.47

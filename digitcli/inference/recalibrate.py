@@ -11,18 +11,25 @@ from digitcli.errors import UsageProblem, to_stderr
 from digitcli.inference import calibration, modelfile, onnx_calibration
 
 
-def measured(predict, dataset):
+def measured(predict, dataset, inherited=None):
     """({"calibration": ..., "test": ...}) for a model given as `predict(images) -> probabilities`
     (uncalibrated): the temperature fitted on dataset's validation images, and the test set's
-    accuracy, NLL and ECE with it. Without a validation set there is no temperature."""
+    accuracy, NLL and ECE with it. Without a validation set there is no temperature. `inherited`,
+    (temperature, model path) of the model a fine-tune started from, is kept when the validation set
+    has no mistake to fit on (a few of one's own digits, all read right)."""
     record = {"temperature": None, "fitted_on": None}
     temperature = None
     if len(dataset.y_val):
         val = predict(dataset.x_val)
-        temperature = calibration.fit_temperature(val, dataset.y_val)
+        fitted_on = f"validation set: {len(dataset.y_val):,} images of {dataset.source}"
+        if inherited is not None and np.all(val.argmax(axis=1) == dataset.y_val):
+            temperature, parent = inherited
+            fitted_on = f"kept from {parent}: its {len(dataset.y_val):,} validation images held no mistake to fit on"
+        else:
+            temperature = calibration.fit_temperature(val, dataset.y_val)
         record = {
             "temperature": temperature,
-            "fitted_on": f"validation set: {len(dataset.y_val):,} images of {dataset.source}",
+            "fitted_on": fitted_on,
             "validation_nll_before": calibration.nll(val, dataset.y_val),
             "validation_nll": calibration.nll(calibration.apply_temperature(val, temperature), dataset.y_val),
         }

@@ -249,7 +249,8 @@ class _Run:
                 )
 
         # The test scores are those of the calibrated probabilities, as `evaluate` reports them.
-        scores = measured(predict, data)
+        parent = modelfile.ModelFile.open(self.settings.init_from).temperature if self.settings.init_from else None
+        scores = measured(predict, data, (parent, self.settings.init_from) if parent else None)
         return {
             "format": "digitcli-model/1",
             "name": self.out.stem,
