@@ -13,7 +13,6 @@ from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 from digitcli.errors import InputFileError
-from digitcli.settings import IMAGE_SUFFIXES  # noqa: F401 - where the photo readers look for them
 
 MAX_SIDE = 1000  # larger photos are scaled down first: digits need far fewer pixels than phones take
 # The header's size is checked before decoding, as a 37-byte GIF may declare a 12000 x 12000 screen
