@@ -12,8 +12,8 @@ A writer's own set, for fine-tuning (README, "Your own digits"): another seed is
     python sample_digits/generate.py --out my_digits --seed 7 --per-class 30 --train-per-class 5
         # my_digits/train: 5 of each digit, my_digits/test: the other 25, each with labels.csv
 
-It also draws two photos for `digitcli predict-image`: photo_7.png (one digit) and number_2025.jpg
-(a handwritten year, digits side by side on one sheet).
+It also draws three photos for `digitcli predict-image`: photo_7.png (one digit), number_2025.jpg
+(a handwritten year, digits side by side on one sheet) and meter_card.jpg (three lines of readings).
 """
 
 import csv
@@ -151,6 +151,9 @@ def draw_digit(digit, rng, page=320, skeletons=SKELETONS, slant=(-0.35, 0.15), a
     return np.clip(photo * 255, 0, 255).astype(np.uint8)
 
 
+CARD = [(0, 4, 1, 7), (2, 9, 8, 3), (5, 6, 0, 5)]  # meter_card.jpg: three readings, one under another
+
+
 def main(out_dir=Path(__file__).resolve().parent, per_class=4, seed=2026):
     rng = np.random.default_rng(seed)
     rows = []
@@ -164,6 +167,8 @@ def main(out_dir=Path(__file__).resolve().parent, per_class=4, seed=2026):
     Image.fromarray(draw_digit(7, photos)).save(out_dir / "photo_7.png")
     year = np.hstack([draw_digit(d, photos, page=200) for d in (2, 0, 2, 5)])
     Image.fromarray(year).save(out_dir / "number_2025.jpg", quality=90)
+    card = np.vstack([np.hstack([draw_digit(d, photos, page=180) for d in line]) for line in CARD])
+    Image.fromarray(card).save(out_dir / "meter_card.jpg", quality=90)
     with open(out_dir / "labels.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "label"])

@@ -113,7 +113,9 @@ def fake_predictor(monkeypatch):
     """Every command predicts with NearestSample, whatever --model says."""
     from digitcli.inference import predictors
 
-    monkeypatch.setattr(predictors, "load_predictor", lambda model, backend="auto", note=None: NearestSample())
+    monkeypatch.setattr(
+        predictors, "load_predictor", lambda model, backend="auto", note=None, calibrated=True: NearestSample()
+    )
 
 
 # What digitcli prints when it hides a bug from a user: the last-resort line of DigitcliGroup.invoke,

@@ -53,6 +53,31 @@ def strip(digits, rng, touching=0.2):
     return photograph(row, rng, rng.uniform(3, 6))
 
 
+def _row(digits, rng, touching):
+    parts = [_ink_box(d) for d in digits]
+    gaps = [int(rng.integers(-2, 1)) if rng.random() < touching else int(rng.integers(3, 9)) for _ in parts[1:]]
+    row = np.zeros((28, sum(p.shape[1] for p in parts) + sum(gaps)), dtype=np.uint8)
+    x = 0
+    for i, part in enumerate(parts):
+        row[:, x : x + part.shape[1]] = np.maximum(row[:, x : x + part.shape[1]], part)
+        x += part.shape[1] + (gaps[i] if i < len(gaps) else 0)
+    return row
+
+
+def page(lines, rng, spacing=(8, 20), touching=0.0, indent=(0, 30)):
+    """Several lines of digits, one under another (a list of numbers, a meter card): `spacing` is the
+    blank between lines, `indent` each line's offset from the left, in 28-pixel units."""
+    rows = [_row(digits, rng, touching) for digits in lines]
+    offsets = [int(rng.integers(*indent)) for _ in rows]
+    gaps = [int(rng.integers(*spacing)) for _ in rows[1:]]
+    sheet = np.zeros((28 * len(rows) + sum(gaps) + 8, max(o + r.shape[1] for o, r in zip(offsets, rows)) + 8), np.uint8)
+    y = 4
+    for i, (row, x) in enumerate(zip(rows, offsets)):
+        sheet[y : y + 28, 4 + x : 4 + x + row.shape[1]] = row
+        y += 28 + (gaps[i] if i < len(gaps) else 0)
+    return photograph(sheet, rng, rng.uniform(3, 5))
+
+
 def save(img, folder, name, rng):
     path = folder / (name + (".png" if rng.random() < 0.5 else ".jpg"))
     img.save(path, quality=90) if path.suffix == ".jpg" else img.save(path)

@@ -173,3 +173,34 @@ def test_an_answer_in_flight_never_fills_a_pad_cleared_after_the_stroke(server, 
     assert browser.find_element(By.ID, "preview").get_attribute("data-ink") == "0"
     assert browser.find_element(By.ID, "reading").text == ""
     assert browser.find_element(By.ID, "error").text == ""
+
+
+# The red or blue pixels the page drew over the pad: the digits' boxes (the pad itself is grey).
+BOX_PIXELS = """
+const marks = document.getElementById("marks");
+const data = marks.getContext("2d").getImageData(0, 0, marks.width, marks.height).data;
+let n = 0;
+for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0) n++;
+return n;
+"""
+
+
+def test_an_uploaded_photo_of_several_lines_is_read_line_by_line_with_its_digits_boxed(server, browser, tmp_path):
+    browser.get(server)
+    WebDriverWait(browser, 20).until(lambda d: "robust.keras" in d.find_element(By.ID, "model").text)
+    browser.find_element(By.ID, "file").send_keys(str(ROOT / "sample_digits" / "meter_card.jpg"))
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "reading").text.count("\n") == 2)
+    assert browser.find_element(By.ID, "reading").text.split("\n") == ["0417", "2983", "5605"]
+    assert browser.find_element(By.ID, "marks").get_attribute("data-boxes") == "12"
+    assert browser.execute_script(BOX_PIXELS) > 12 * 100  # twelve outlines drawn
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#preview canvas")) == 12
+    labels = [e.text.split("\n")[0] for e in browser.find_elements(By.CSS_SELECTOR, "#top .digit")]
+    assert labels[:2] == ["line 1, digit 1", "line 1, digit 2"] and labels[-1] == "line 3, digit 4"
+    shot = os.environ.get("DIGITCLI_SCREENSHOT")
+    path = Path(shot).with_name(Path(shot).stem + "-lines.png") if shot else tmp_path / "lines.png"
+    assert browser.save_screenshot(str(path))
+    # A stroke drawn over the photo makes its boxes stale: they go at once, before any new answer.
+    browser.execute_script(SLOW_ANSWERS)
+    draw(browser, [[(40, 40), (60, 60)]])
+    assert browser.find_element(By.ID, "marks").get_attribute("data-boxes") == "0"
+    assert browser.execute_script(BOX_PIXELS) == 0

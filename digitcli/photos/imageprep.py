@@ -44,6 +44,13 @@ def read_gray(path, data=None):
     """A greyscale uint8 array of the image at `path`, or of the bytes `data` named `path`
     (transparent parts read as white paper). Images over MAX_PIXELS are refused from their header,
     before anything is decoded."""
+    return read_photo(path, data)[0]
+
+
+def read_photo(path, data=None):
+    """(grey array, (width, height)): read_gray's array, shrunk to at most MAX_SIDE, and the size of
+    the image as stored, turned upright as its EXIF says (the size a browser shows it at), so that
+    places found in the array can be given in the user's own pixels."""
     path = Path(path)
     try:
         # Pillow warns of images over 89 megapixels and of damaged files ("Tag data larger than file")
@@ -53,6 +60,7 @@ def read_gray(path, data=None):
             img = Image.open(path if data is None else io.BytesIO(data))
             with img:
                 _check_size(img, path)
+                size = img.size
                 img.draft(None, (MAX_SIDE, MAX_SIDE))  # JPEG: decoded at 1/2 to 1/8 scale by the DCT, when large
                 img.load()
                 orientation = img.getexif().get(ORIENTATION)
@@ -73,7 +81,9 @@ def read_gray(path, data=None):
         ) from None
     # Outside the try: past decoding, an exception is a bug of ours, not a damaged file.
     gray = _shrunk_gray(img, orientation)
-    return _eight_bit(gray) if gray.mode.startswith(("I", "F")) else np.asarray(gray, dtype=np.uint8)
+    if orientation in (5, 6, 7, 8):  # turned a quarter: its width is the stored height
+        size = size[::-1]
+    return (_eight_bit(gray) if gray.mode.startswith(("I", "F")) else np.asarray(gray, dtype=np.uint8)), size
 
 
 def _check_size(img, path):

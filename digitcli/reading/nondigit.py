@@ -6,7 +6,8 @@ measurement (bench/nondigits.py) so that at most a few MNIST digits in a thousan
 the last 10,000 MNIST training images (the validation set), then reported on the test set.
 
 - too small for the page: the ink spans less than MIN_PAGE_EXTENT of the page's shorter side
-  (known only for photos and drawings; a dot on the pad spans 4-9%, a digit 30% or more);
+  (known only for photos and drawings; a dot on the pad spans 4-9%, a digit 30% or more), or of
+  its share of that side on a page of several lines;
 - ruled lines: strokes far thinner than they are long (MAX_PAGE_THINNESS, photos only);
 - a dot or blob: in the 28 x 28 field the ink is no longer than MIN_STROKES stroke widths (a disc is
   2, MNIST's digits at least 3.1);
@@ -43,12 +44,13 @@ def _extent(mask):
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
 
 
-def page_measures(mask, page_shape):
+def page_measures(mask, page_shape, lines=1):
     """What the 28 x 28 field no longer shows, from a digit's ink mask on the original page: its
-    extent as a share of the page's shorter side, and how many stroke widths long it is."""
+    extent as a share of the page's shorter side (of its share of it, on a page of several `lines`
+    of digits: each line's digits are that much smaller), and how many stroke widths long it is."""
     height, width = _extent(mask)
     longest = max(height, width)
-    return {"extent": longest / max(min(page_shape), 1), "thinness": longest / stroke_width(mask)}
+    return {"extent": longest * lines / max(min(page_shape), 1), "thinness": longest / stroke_width(mask)}
 
 
 def holes(mask):

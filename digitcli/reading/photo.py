@@ -1,4 +1,5 @@
-"""The photo format: an image of one digit or a row of them, prepared by MNIST's recipe (photos/)."""
+"""The photo format: an image of one digit, a row of them or several rows, prepared by MNIST's
+recipe (photos/). Each line of digits is a record, top to bottom."""
 
 from digitcli.reading.formats import Input
 
@@ -8,4 +9,4 @@ def read_input(name, data=None, stream=None, count=None, read=None):
     from digitcli.photos.prepare import prepare
 
     page = prepare(name, count, data=data, read=read)
-    return Input(name, page.digits, [len(page.digits)], page=page)
+    return Input(name, page.digits, list(page.lines), page=page)

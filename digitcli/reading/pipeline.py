@@ -91,7 +91,11 @@ def nondigit_reasons(batch, images, probabilities):
     pages = []
     for f in batch.files:
         page = f.page
-        pages += [nondigit.page_measures(m, page.gray.shape) for m in page.masks] if page else [None] * len(f.digits)
+        pages += (
+            [nondigit.page_measures(m, page.gray.shape, len(page.lines)) for m in page.masks]
+            if page
+            else [None] * len(f.digits)
+        )
     return nondigit.reasons(images, probabilities, pages)
 
 

@@ -34,6 +34,8 @@ def build(batch, probabilities, kind, truth=None, top_k=None, min_confidence=0.0
                         "confidence": None, "error": message})  # fmt: skip
             continue
         source = batch.files[idx]
+        start = first[first_record[idx]]  # the input's first digit
+        boxes = source.page.boxes() if kind == "number" and source.page is not None else None
         for row, r in enumerate(range(first_record[idx], first_record[idx + 1]), 1):
             probs, why = probabilities[first[r] : first[r + 1]], refused[first[r] : first[r + 1]]
             if kind == "digits":
@@ -42,7 +44,8 @@ def build(batch, probabilities, kind, truth=None, top_k=None, min_confidence=0.0
                     _digit(source, row, ranked[at], best[at], empty[at], truth[r], top_k, min_confidence, why[0])
                 )
             else:
-                out.append(_number(source, probs, truth[r], top_k, min_confidence, why))
+                place = (row, boxes[first[r] - start : first[r + 1] - start]) if boxes else None
+                out.append(_number(source, probs, truth[r], top_k, min_confidence, why, place))
     return out
 
 
@@ -75,15 +78,23 @@ def _digit(source, row, ranked, confidence, empty, label, top_k, min_confidence,
     return rec
 
 
-def _number(source, probs, label, top_k, min_confidence, why):
+def _number(source, probs, label, top_k, min_confidence, why, place=None):
+    """A photo's line of digits; `place` is (line number, each digit's (x, y, width, height))."""
     best, conf = probs.argmax(axis=1), probs.max(axis=1)
     text = "".join("-" if w else str(d) if c >= min_confidence else "?" for d, c, w in zip(best, conf, why))
-    rec = {
-        "file": source.name,
+    rec = {"file": source.name}
+    if place:
+        rec["line"] = place[0]
+    rec |= {
         "prediction": text,
         "confidence": round(float(conf.min()), 6),
         "digits": [[int(d), round(float(c), 6)] for d, c in zip(best, conf)],
     }
+    if place:
+        rec["box"] = _box(_union(place[1]))
+        rec["boxes"] = [
+            _box(b) | {"digit": int(d), "confidence": round(float(c), 6)} for b, d, c in zip(place[1], best, conf)
+        ]
     if any(why):
         many = len(why) > 1
         rec["reason"] = "not a digit: " + "; ".join(
@@ -97,9 +108,21 @@ def _number(source, probs, label, top_k, min_confidence, why):
     return rec
 
 
+def _box(box):
+    return dict(zip(("x", "y", "width", "height"), box))
+
+
+def _union(boxes):
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    return x0, y0, max(b[0] + b[2] for b in boxes) - x0, max(b[1] + b[3] for b in boxes) - y0
+
+
 def columns(records, top_k, kind):
-    """The output columns: the kind's own, then whichever optional fields the records carry."""
+    """The output columns: the kind's own, then whichever optional fields the records carry. A
+    photo's line number is a column when some photo holds several lines; its boxes are in JSON."""
     cols = list(BASE_COLUMNS[kind])
+    if any(r.get("line", 1) > 1 for r in records):
+        cols.insert(1, "line")
     if top_k:
         cols.append("top_k")
     if any("label" in r for r in records):

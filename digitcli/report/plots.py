@@ -235,6 +235,13 @@ def evaluation_plots(result, raw, probabilities, out_dir, fmt="png", limit=60, m
     return written
 
 
+def _digit_names(lines):
+    """(line index, name) per digit: "3" on a one-line page, "2.3" for line 2's third digit."""
+    if len(lines) == 1:
+        return [(0, str(i)) for i in range(1, lines[0] + 1)]
+    return [(k, f"{k + 1}.{i}") for k, n in enumerate(lines) for i in range(1, n + 1)]
+
+
 def draw_prepared(prepared, per_row=10):
     """Before and after for `prepare --show`: the photo across the top with a box round each digit
     found, then each digit as the model will see it, up to `per_row` to a row. (Side by side, a photo
@@ -250,17 +257,19 @@ def draw_prepared(prepared, per_row=10):
     grid = fig.add_gridspec(1 + rows, columns, height_ratios=[photo] + [1.6] * rows)
     page = fig.add_subplot(grid[0, :])
     page.imshow(prepared.gray, cmap="gray", vmin=0, vmax=255)
-    for i, mask in enumerate(prepared.masks, 1):
+    names = _digit_names(prepared.lines)
+    for mask, (line, name) in zip(prepared.masks, names):
         ys, xs = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         box = (xs[0] - 0.5, ys[0] - 0.5), xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1
-        page.add_patch(Rectangle(*box, fill=False, edgecolor="crimson", linewidth=1.5))
-        page.text(xs[0], ys[0] - 3, str(i), color="crimson", fontsize=9, va="bottom")
+        colour = ("crimson", "royalblue")[line % 2]  # neighbouring lines told apart
+        page.add_patch(Rectangle(*box, fill=False, edgecolor=colour, linewidth=1.5))
+        page.text(xs[0], ys[0] - 3, name, color=colour, fontsize=9, va="bottom")
     page.set_title(Path(prepared.name).name, fontsize=9, pad=14)
     page.set_axis_off()
     for i, digit in enumerate(prepared.digits):
         ax = fig.add_subplot(grid[1 + i // per_row, i % per_row])
         ax.imshow(digit, cmap="binary", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_title(f"digit {i + 1}\n28 x 28", fontsize=8)
+        ax.set_title(f"digit {names[i][1]}\n28 x 28", fontsize=8)
         ax.set_axis_off()
     return fig
 

@@ -26,9 +26,17 @@ def _csv_text(rows):
     return "\n".join(",".join(map(str, r)) for r in np.asarray(rows, dtype=int)) + "\n"
 
 
+def _digit_files(stem, lines):
+    """NAME.csv for a photo of one digit, NAME_3.csv for a row's third, NAME_line2_3.csv on a page of
+    several lines."""
+    if len(lines) > 1:
+        return [f"{stem}_line{k}_{i}.csv" for k, n in enumerate(lines, 1) for i in range(1, n + 1)]
+    return [f"{stem}_{i}.csv" for i in range(1, lines[0] + 1)] if lines[0] > 1 else [f"{stem}.csv"]
+
+
 def output_plan(prepared, out, show):
     """[(path, write)] for `prepare`: a folder gets one 28 x 28 CSV per digit, a FILE.csv one row of
-    784 per digit; --show adds NAME-prepared.png beside them."""
+    784 per digit (line by line, left to right); --show adds NAME-prepared.png beside them."""
     out = Path(out)
     plan = []
     stems = _unique_stems(prepared)
@@ -40,9 +48,8 @@ def output_plan(prepared, out, show):
     else:
         folder = out
         for p, stem in zip(prepared, stems):
-            many = len(p.digits) > 1
-            for i, digit in enumerate(p.digits, 1):
-                plan.append((out / (f"{stem}_{i}.csv" if many else f"{stem}.csv"), _csv_text(digit)))
+            for name, digit in zip(_digit_files(stem, p.lines), p.digits):
+                plan.append((out / name, _csv_text(digit)))
     if show:
         plan += [(folder / f"{stem}-prepared.png", p) for p, stem in zip(prepared, stems)]
     return plan

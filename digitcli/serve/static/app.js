@@ -4,6 +4,7 @@
 
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d");
+const marks = document.getElementById("marks");  // the boxes of the digits read, over the pad
 const strokes = [];          // each stroke: a list of [x, y] in canvas pixels
 let photo = null;            // an uploaded image, drawn under the strokes
 let drawing = null;          // the stroke under way
@@ -15,13 +16,18 @@ let generation = 0;
 
 const LINE = pad.width / 16; // MNIST's strokes are about a tenth of a digit's height
 
+// Where the photo is drawn on the pad: its scale and offset (boxes come in the photo's own pixels).
+function photoPlace() {
+  const s = Math.min(pad.width / photo.width, pad.height / photo.height);
+  return {s, x: (pad.width - photo.width * s) / 2, y: (pad.height - photo.height * s) / 2};
+}
+
 function paint() {
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, pad.width, pad.height);
   if (photo) {
-    const s = Math.min(pad.width / photo.width, pad.height / photo.height);
-    ctx.drawImage(photo, (pad.width - photo.width * s) / 2, (pad.height - photo.height * s) / 2,
-                  photo.width * s, photo.height * s);
+    const {s, x, y} = photoPlace();
+    ctx.drawImage(photo, x, y, photo.width * s, photo.height * s);
   }
   ctx.strokeStyle = "#111";
   ctx.fillStyle = "#111";
@@ -92,11 +98,13 @@ document.getElementById("file").addEventListener("change", async (event) => {
   event.target.value = "";
   if (mine !== generation) return;  // drawn on, or cleared, while the photo was decoding
   paint();
-  send(file, file.type || "application/octet-stream");  // the photo itself, read like predict-image
+  // The photo itself, read like predict-image; its boxes are in its own pixels, placed as it is drawn.
+  send(file, file.type || "application/octet-stream", photoPlace());
 });
 
 function edited() {
   generation++;
+  drawBoxes([], null);  // the boxes of what was read before this edit
   if (request) request.controller.abort();
   request = null;
   if (!strokes.length && !photo) show(null);  // an empty pad reads as nothing, at once
@@ -109,11 +117,11 @@ function schedule(delay) {
     if (!strokes.length && !photo) return show(null);
     if (request) return schedule(100);
     const mine = generation;
-    pad.toBlob((blob) => { if (mine === generation) send(blob, "image/png"); }, "image/png");
+    pad.toBlob((blob) => { if (mine === generation) send(blob, "image/png", {s: 1, x: 0, y: 0}); }, "image/png");
   }, delay);
 }
 
-async function send(body, type) {
+async function send(body, type, place) {
   const mine = {generation, controller: new AbortController()};
   if (request) request.controller.abort();
   request = mine;
@@ -122,7 +130,7 @@ async function send(body, type) {
     const response = await fetch("/api/predict?top_k=3",
                                  {method: "POST", headers: {"Content-Type": type}, body, signal: mine.controller.signal});
     const answer = await response.json();
-    if (current()) show(answer);
+    if (current()) show(answer, place);
   } catch (error) {
     if (current() && error.name !== "AbortError") show({error: "the server did not answer (" + error.message + ")"});
   } finally {
@@ -130,7 +138,27 @@ async function send(body, type) {
   }
 }
 
-function show(answer) {
+// Each line's digits boxed on the pad, numbered line.digit when there are several lines.
+function drawBoxes(records, place) {
+  const g = marks.getContext("2d");
+  g.clearRect(0, 0, marks.width, marks.height);
+  const lines = records.filter((r) => r.boxes);
+  lines.forEach((record, k) => {
+    const colour = k % 2 ? "#3a6fd8" : "#c0263a";
+    g.strokeStyle = g.fillStyle = colour;
+    g.lineWidth = 2;
+    g.font = "14px system-ui, sans-serif";
+    record.boxes.forEach((b, i) => {
+      const x = place.x + b.x * place.s, y = place.y + b.y * place.s;
+      g.strokeRect(x, y, b.width * place.s, b.height * place.s);
+      const name = lines.length > 1 ? record.line + "." + (i + 1) : String(b.digit);
+      g.fillText(name, x, Math.max(12, y - 4));
+    });
+  });
+  marks.dataset.boxes = String(lines.reduce((n, r) => n + r.boxes.length, 0));
+}
+
+function show(answer, place) {
   const reading = document.getElementById("reading");
   const top = document.getElementById("top");
   const preview = document.getElementById("preview");
@@ -141,19 +169,26 @@ function show(answer) {
   error.textContent = "";
   reading.textContent = "";  // empty: the style sheet shows a quiet "draw a digit" in its place
   reading.title = "";
+  reading.dataset.lines = "one";
+  drawBoxes([], null);
   if (!answer) return;
-  const record = answer.records ? answer.records[0] : null;
-  if (answer.error || (record && record.error)) {
-    error.textContent = answer.error || record.error;
+  const records = answer.records || [];
+  const failed = records.find((r) => r.error);
+  if (answer.error || failed || !records.length) {
+    error.textContent = answer.error || (failed ? failed.error : "nothing was read");
     return;
   }
-  reading.textContent = record.prediction;
-  reading.title = "confidence " + (100 * record.confidence).toFixed(1) + "%";
-  if (record.reason) error.textContent = record.reason;  // "not a digit: ..." beside the "-"
-  record.top_k.forEach((ranked, i) => {
+  const many = records.length > 1;  // a photo of several lines: a record per line, top to bottom
+  reading.dataset.lines = many ? "many" : "one";
+  reading.textContent = records.map((r) => r.prediction).join("\n");
+  reading.title = records.map((r) => "confidence " + (100 * r.confidence).toFixed(1) + "%").join("\n");
+  error.textContent = records.filter((r) => r.reason).map((r) => r.reason).join("; ");  // "not a digit: ..."
+  drawBoxes(records, place);
+  records.forEach((record) => record.top_k.forEach((ranked, i) => {
     const box = document.createElement("div");
     box.className = "digit";
-    if (record.top_k.length > 1) box.append("digit " + (i + 1));
+    if (many) box.append("line " + record.line + ", digit " + (i + 1));
+    else if (record.top_k.length > 1) box.append("digit " + (i + 1));
     for (const [digit, p] of ranked) {
       const bar = document.createElement("div");
       bar.className = "bar";
@@ -167,7 +202,7 @@ function show(answer) {
       box.append(bar);
     }
     top.append(box);
-  });
+  }));
   let ink = 0;
   for (const digit of answer.prepared || []) {
     const canvas = document.createElement("canvas");
