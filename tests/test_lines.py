@@ -118,9 +118,9 @@ def test_prepare_names_each_lines_digits_and_draws_their_boxes(tmp_path, fake_pr
 
 
 def test_the_api_gives_a_record_per_line_with_boxes(tmp_path, fake_predictor):
+    from conftest import NearestSample
     from starlette.testclient import TestClient
 
-    from conftest import NearestSample
     from digitcli.inference.modelfile import ModelFile
     from digitcli.serve.app import create_app
 
