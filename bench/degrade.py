@@ -26,7 +26,7 @@ import degradations  # noqa: E402
 
 def read(prepare, model, data, family, level):
     try:
-        found = prepare(f"{family}-{level}.png", data=data, read=model.probabilities)
+        found = prepare(f"{family}-{level}.png", data=data, read=model.uncalibrated)  # as predict-image
     except Exception:  # noqa: BLE001 - a page the pipeline cannot read is read wrong
         return ""
     return "".join(map(str, model.probabilities(found.digits).argmax(1)))

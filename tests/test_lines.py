@@ -147,6 +147,7 @@ def blob(top, height, left=0, width=30):
         ([blob(50, 100), blob(250, 100)], 2),  # two lines, far apart
         ([blob(50, 48), blob(104, 48)], 1),  # an 8 broken across its waist: one digit, one line
         ([blob(50, 12, 0, 40), blob(70, 90)], 1),  # a 5's detached cap above its body
+        ([blob(50, 60, 20, 100), blob(114, 40, 30, 30), blob(120, 25, 17, 10)], 1),  # a pencil 5: bar, bowl, tip
         ([blob(50, 100, 0), blob(50, 100, 60), blob(160, 100, 0), blob(160, 100, 60)], 2),  # close lines
         ([blob(50, 100), blob(250, 100), blob(200, 5, 300, 5)], 2),  # a speck between lines joins one
         ([blob(50, 100, 0), blob(90, 100, 60), blob(130, 100, 120)], 1),  # a row going uphill: one line

@@ -15,6 +15,7 @@ from digitcli.errors import InputFileError
 MAX_MARKS = 400  # a page of several numbers; the thousands of a page of text are refused
 SPECK = 0.03  # marks smaller than this fraction of the largest are noise, not a line of their own
 CLOSE = 0.25  # parts of one digit are nearer than this times the shorter part's height
+TOUCH = 0.1  # marks of a band less than this times its height apart cover one column range
 SHORT = 0.4  # a band shorter than this times the tallest band joins its nearest neighbour
 
 
@@ -38,11 +39,11 @@ def _nearest(bands, i):
 
 
 def _columns(band, lefts, rights):
-    """The column ranges a band's marks cover, overlapping ones joined: one for a single digit (or a
-    part of one), several for a line of digits."""
-    spans = []
+    """The column ranges a band's marks cover, overlapping or touching ones joined: one for a single
+    digit (or a part of one), several for a line of digits."""
+    spans, near = [], max(2, TOUCH * (band[1] - band[0]))
     for left, right in sorted((lefts[i], rights[i]) for i in band[2]):
-        if spans and left < spans[-1][1]:
+        if spans and left < spans[-1][1] + near:
             spans[-1][1] = max(spans[-1][1], right)
         else:
             spans.append([left, right])
