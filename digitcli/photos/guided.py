@@ -83,24 +83,6 @@ def _cut_path(mask, start, band):
     return path, float(total.min())
 
 
-SLIVER = float(__import__("os").environ.get("DIGITCLI_SLIVER", "0"))
-
-
-def _without_slivers(piece):
-    """A cut part without the bits of its neighbour's stroke the cut left on its side: pieces far
-    smaller than the part's main body."""
-    if SLIVER <= 0:
-        return piece
-    from scipy import ndimage
-
-    labels, n = ndimage.label(piece, structure=np.ones((3, 3)))
-    if n < 2:
-        return piece
-    sizes = ndimage.sum(piece, labels, index=np.arange(1, n + 1))
-    keep = np.flatnonzero(sizes >= SLIVER * sizes.max()) + 1
-    return np.isin(labels, keep)
-
-
 def _cuts(mask, parts, stroke):
     """Ways to cut one mark into `parts` digits: [(masks left to right, ink crossed in strokes)]."""
     top, bottom, left, right = _box(mask)
@@ -123,7 +105,6 @@ def _cuts(mask, parts, stroke):
             pieces.append(part)
             crossed += ink / stroke
         pieces.append(remaining)
-        pieces = [_without_slivers(p) for p in pieces]
         if len(pieces) == parts and all(p.any() for p in pieces):
             full = []
             for p in pieces:
