@@ -11,7 +11,6 @@ the full JPEG (what any reader of the file pays without Pillow's reduced-scale d
 """
 
 import argparse
-import io
 import statistics
 import subprocess
 import sys
