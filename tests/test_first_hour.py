@@ -130,7 +130,9 @@ def test_prepare_show_draws_a_ten_digit_photo_across_the_picture():
         mask = np.zeros(gray.shape, dtype=bool)
         mask[15:45, 60 * i + 20 : 60 * i + 40] = True
         masks.append(mask)
-    shown = SimpleNamespace(name="ten.png", gray=gray, masks=masks, digits=np.zeros((10, 28, 28), dtype=np.uint8))
+    shown = SimpleNamespace(
+        name="ten.png", gray=gray, masks=masks, digits=np.zeros((10, 28, 28), dtype=np.uint8), lines=[10]
+    )
     fig = plots.draw_prepared(shown)
     fig.canvas.draw()
     photo = fig.axes[0].get_window_extent()

@@ -100,12 +100,12 @@ PRESETS = {
         },
     },
     "fast": {
-        "about": "The robust recipe cut to a minute on 2 CPU cores: the cnn on all 60,000 training images "
+        "about": "The robust recipe cut to half its length: the cnn on all 60,000 training images "
         "distorted afresh every epoch (--augment affine), one-cycle Adam peaking at 0.005 over 10 epochs, "
         "batch 256, label smoothing 0.1; none held out, so the kept epoch is the most accurate on its "
         "training batches (the last, in every run measured).",
-        "reference": "99.50% median of 3 seeds (of 5: 99.46-99.58%, mean 99.51%) in about 6.5-6.8 keras.io "
-        "convnet epochs of training, an estimated 50-60 s on a quiet 2-core machine (docs/presets.md)",
+        "reference": "99.50% median of 3 seeds (of 5: 99.46-99.58%, mean 99.51%) in 104-118 s of training "
+        "on a 2-core AVX-512 machine, 8.0-9.1 keras.io convnet epochs (docs/presets.md)",
         "target": 0.995,
         "settings": {
             "model": "cnn",
