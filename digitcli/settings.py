@@ -127,6 +127,8 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 MAX_BODY_BYTES = 8 << 20  # a request body: a phone photo is a few MB, a digit CSV a few kB
 # Photos predict-image and prepare read, and the API takes as image/* bodies (Pillow decodes them).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+# A photo on standard input is read whole before Pillow sees it: a 50-megapixel JPEG is about 20 MB.
+MAX_STDIN_IMAGE_BYTES = 64 << 20
 PLOT_FORMATS = ("png", "svg", "pdf")
 
 # IDX files declare their own size; refuse anything larger before reading it, so a hostile

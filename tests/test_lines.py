@@ -176,3 +176,11 @@ def test_made_up_pages_read_line_by_line(tmp_path):
         truth += numbers(lines)
     found = records(*paths, "--model", SHIPPED_DENSE)
     assert [r["prediction"] for r in found] == truth
+
+
+def test_a_photo_piped_in_reads_as_the_file_does(fake_predictor):
+    card = SAMPLES / "meter_card.jpg"
+    piped = cli_run("predict-image", "-", "--format", "json", stdin=card.read_bytes()).stdout
+    assert [json.loads(line) for line in piped.splitlines()] == [{**r, "file": "-"} for r in records(card)]
+    empty = cli_run("predict-image", "-", stdin=b"", code=1)
+    assert "-: nothing on standard input" in empty.stderr
