@@ -17,12 +17,8 @@ class Prepared:
     gray: np.ndarray  # the page as read (shrunk: see `size`)
     masks: list  # one ink mask per digit, line by line, left to right
     digits: np.ndarray  # uint8 (k, 28, 28), MNIST style
-    lines: list = None  # digits per line, top to bottom
-    size: tuple = None  # (width, height) of the image as the user has it
-
-    def __post_init__(self):
-        self.lines = self.lines or [len(self.masks)]
-        self.size = self.size or self.gray.shape[::-1]
+    lines: list  # digits per line, top to bottom
+    size: tuple  # (width, height) of the image as the user has it
 
     def boxes(self):
         """Each digit's box in the user's own image, (x, y, width, height) in its pixels."""
